@@ -1,0 +1,93 @@
+extension BatchNorm {
+  /// The gradients of the loss with respect to the input, γ and β, given the gradient
+  /// with respect to the output of the forward call that returned `context`.
+  ///
+  /// With batch statistics (x̂ = (x − µ_B)/σ_B, m values per channel and group):
+  /// ```
+  /// dβ = Σ dy,   dγ = Σ dy·x̂,   dx = γ/σ_B · (dy − dβ/m − x̂·dγ/m)
+  /// ```
+  /// With running statistics they are constants: dx = dy·γ/√(Var[x] + ε). Batch
+  /// Renormalization's r and d are constants too; a fused ReLU masks dy where its output
+  /// was 0.
+  ///
+  /// - Parameters:
+  ///   - gradOutput: ∂loss/∂y, in the input's layout.
+  ///   - input: the same x the forward call saw.
+  ///   - context: what that forward call returned.
+  ///   - gradInput: receives ∂loss/∂x.
+  /// - Returns: ∂loss/∂γ and ∂loss/∂β (empty when the layer is not affine).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func backward(
+    _ gradOutput: UnsafeBufferPointer<Scalar>, input: UnsafeBufferPointer<Scalar>, context: BatchNormContext<Scalar>,
+    into gradInput: UnsafeMutableBufferPointer<Scalar>
+  ) throws(BatchNormError) -> ParameterGradients<Scalar> {
+    let shape = context.shape
+    try validate(
+      shape: shape,
+      buffers: [("gradient of the output", gradOutput.count), ("input", input.count), ("gradient of the input", gradInput.count)])
+    guard context.coefficients.count == context.groups.count,
+      context.inverseStandardDeviation.count == context.groups.count * channels
+    else { throw .contextMismatch(reason: "the context was not made by forward for \(channels) channels") }
+
+    let planeSize = shape.channels * shape.spatial
+    var scaleGradient = [Double](repeating: 0, count: channels)
+    var shiftGradient = [Double](repeating: 0, count: channels)
+    let needsSums = context.usesBatchStatistics || configuration.isAffine
+    for (index, group) in context.groups.enumerated() {
+      let groupShape = shape.samples(count: group.count)
+      let range = group.lowerBound * planeSize..<group.upperBound * planeSize
+      let groupInput = UnsafeBufferPointer(rebasing: input[range])
+      let groupGradOutput = UnsafeBufferPointer(rebasing: gradOutput[range])
+      let forward = context.coefficients[index]
+      var sums = [GradientSums](repeating: GradientSums(), count: channels)
+      if needsSums {
+        sums.withUnsafeMutableBufferPointer { sums in
+          computeGradientSums(
+            input: groupInput, gradOutput: groupGradOutput, shape: groupShape, coefficients: forward,
+            activation: context.activation, into: sums)
+        }
+      }
+      var gradient = InputGradientCoefficients<Scalar>(gradScale: forward.scale, gradCenterScale: [], gradShift: [])
+      let count = Double(groupShape.valuesPerChannel)
+      for channel in 0..<channels {
+        let inverse = Double(context.inverseStandardDeviation[index * channels + channel])
+        let r = context.renormalization.map { Double($0.r[index * channels + channel]) } ?? 1
+        let d = context.renormalization.map { Double($0.d[index * channels + channel]) } ?? 0
+        let sum = sums[channel].sum
+        let dot = sums[channel].dot
+        shiftGradient[channel] += sum
+        scaleGradient[channel] += r * inverse * dot + d * sum
+        if context.usesBatchStatistics {
+          let scale = Double(forward.scale[channel])
+          gradient.gradCenterScale.append(Scalar(-scale * inverse * inverse * dot / count))
+          gradient.gradShift.append(Scalar(-scale * sum / count))
+        } else {
+          gradient.gradCenterScale.append(0)
+          gradient.gradShift.append(0)
+        }
+      }
+      computeInputGradient(
+        input: groupInput, gradOutput: groupGradOutput, shape: groupShape, forward: forward,
+        activation: context.activation, coefficients: gradient, usesBatchStatistics: context.usesBatchStatistics,
+        gradInput: UnsafeMutableBufferPointer(rebasing: gradInput[range]))
+    }
+    guard configuration.isAffine else { return ParameterGradients(scale: [], shift: []) }
+    return ParameterGradients(scale: scaleGradient.map { Scalar($0) }, shift: shiftGradient.map { Scalar($0) })
+  }
+
+  /// The array form of ``backward(_:input:context:into:)``.
+  public func backward(
+    _ gradOutput: [Scalar], input: [Scalar], context: BatchNormContext<Scalar>
+  ) throws(BatchNormError) -> (gradInput: [Scalar], parameters: ParameterGradients<Scalar>) {
+    var gradInput = [Scalar](repeating: 0, count: gradOutput.count)
+    let parameters = try gradOutput.withUnsafeBufferPointer { gradOutput throws(BatchNormError) in
+      try input.withUnsafeBufferPointer { input throws(BatchNormError) in
+        try gradInput.withUnsafeMutableBufferPointer { gradInput throws(BatchNormError) in
+          try backward(gradOutput, input: input, context: context, into: gradInput)
+        }
+      }
+    }
+    return (gradInput, parameters)
+  }
+}

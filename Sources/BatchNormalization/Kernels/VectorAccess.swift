@@ -1,0 +1,52 @@
+/// Unaligned eight-lane loads and stores: the only raw memory access of the kernels.
+///
+/// Callers guarantee `index + 8 <= count` of the buffer the pointer came from; the
+/// kernels check it with the loop bound `index + 8 <= length`.
+extension UnsafePointer where Pointee: SIMDScalar {
+  @inline(__always)
+  func loadVector(at index: Int) -> SIMD8<Pointee> {
+    // This is safe: the caller's loop bound keeps the 8 lanes inside the buffer, and
+    // loadUnaligned has no alignment requirement.
+    UnsafeRawPointer(self + index).loadUnaligned(as: SIMD8<Pointee>.self)
+  }
+}
+
+extension UnsafeMutablePointer where Pointee: SIMDScalar {
+  @inline(__always)
+  func loadVector(at index: Int) -> SIMD8<Pointee> {
+    UnsafePointer(self).loadVector(at: index)
+  }
+
+  @inline(__always)
+  func storeVector(_ vector: SIMD8<Pointee>, at index: Int) {
+    // This is safe: as for loadVector; storeBytes accepts unaligned addresses.
+    UnsafeMutableRawPointer(self + index).storeBytes(of: vector, as: SIMD8<Pointee>.self)
+  }
+}
+
+/// The length of one reduction block, in elements. Statistics and gradient sums are
+/// computed per block and merged in block order, so the result is the same for every
+/// thread count. A constant, never derived from the thread count.
+let reductionBlockLength = 16_384
+
+/// The most channels one channels-last work item reduces at once: its Double
+/// accumulators (3 × 512 × 8 B = 12 KiB) stay in L1.
+let channelsLastChunkWidth = 512
+
+/// Calls `body(offset, length)` for each contiguous run of channel `channel`'s values
+/// with logical indices `range` (index i = n·S + s), in a channels-first buffer.
+@inline(__always)
+func forEachChannelsFirstRun(
+  channel: Int, range: Range<Int>, shape: BatchNormShape, _ body: (_ offset: Int, _ length: Int) -> Void
+) {
+  var sample = range.lowerBound / shape.spatial
+  var position = range.lowerBound % shape.spatial
+  var remaining = range.count
+  while remaining > 0 {
+    let length = min(shape.spatial - position, remaining)
+    body((sample * shape.channels + channel) * shape.spatial + position, length)
+    remaining -= length
+    sample += 1
+    position = 0
+  }
+}

@@ -1,0 +1,119 @@
+import BatchNormalization
+import Testing
+
+@Suite struct BackwardTests {
+  @Test(arguments: ScalarKind.allCases, forwardShapes.indices)
+  func trainingBackwardMatchesReference(kind: ScalarKind, shapeIndex: Int) throws {
+    switch kind {
+    case .float: try check(Float.self, shapeIndex: shapeIndex, tolerance: 1e-4)
+    case .double: try check(Double.self, shapeIndex: shapeIndex, tolerance: 1e-10)
+    }
+  }
+
+  func check<Scalar: BatchNormScalar>(_: Scalar.Type, shapeIndex: Int, tolerance: Double) throws {
+    let (dimensions, layout) = forwardShapes[shapeIndex]
+    let shape = try BatchNormShape(dimensions: dimensions, layout: layout)
+    var generator = SplitMix64(seed: UInt64(200 + shapeIndex))
+    let x: [Scalar] = generator.batch(shape)
+    let dy: [Scalar] = generator.gaussians(shape.elementCount)
+    var layer = try BatchNorm<Scalar>(channels: shape.channels)
+    layer.scale = (0..<shape.channels).map { _ in Scalar(Double.random(in: 0.5...1.5, using: &generator)) }
+    let (_, context) = try layer.forward(x, shape: shape, mode: .training)
+    let (dx, parameters) = try layer.backward(dy, input: x, context: context)
+
+    let reference = ReferenceBatchNorm(channels: shape.channels, gamma: doubles(layer.scale), beta: doubles(layer.shift))
+    let expected = reference.trainingBackward(doubles(dy), doubles(x), shape)
+    // dx is a difference of terms of the size of dy/σ; compare relative to that size.
+    let scale = max(1, expected.dx.map(abs).max() ?? 1)
+    #expect(maximumDifference(dx, expected.dx) <= tolerance * scale)
+    #expect(maximumDifference(parameters.shift, expected.dbeta) <= tolerance * Double(shape.valuesPerChannel))
+    #expect(maximumDifference(parameters.scale, expected.dgamma) <= tolerance * Double(shape.valuesPerChannel))
+  }
+
+  // MARK: Finite differences (Float64), relative error ≤ 1e-6
+
+  /// Loss = Σ w·y for fixed random w, so ∂loss/∂y = w.
+  static func loss(_ layer: BatchNorm<Double>, _ x: [Double], _ shape: BatchNormShape, _ mode: BatchNormMode, _ weights: [Double]) throws -> Double {
+    var copy = layer
+    let (y, _) = try copy.forward(x, shape: shape, mode: mode)
+    return zip(y, weights).map(*).reduce(0, +)
+  }
+
+  /// Compares backward with central differences for every input and parameter.
+  static func checkFiniteDifferences(_ layer: BatchNorm<Double>, shape: BatchNormShape, mode: BatchNormMode, seed: UInt64) throws {
+    var generator = SplitMix64(seed: seed)
+    let x: [Double] = generator.batch(shape)
+    let weights: [Double] = generator.gaussians(shape.elementCount)
+    var copy = layer
+    let (_, context) = try copy.forward(x, shape: shape, mode: mode)
+    let (dx, parameters) = try layer.backward(weights, input: x, context: context)
+
+    let step = 1e-6
+    var numericInput = [Double]()
+    for index in x.indices {
+      var plus = x, minus = x
+      plus[index] += step
+      minus[index] -= step
+      numericInput.append((try loss(layer, plus, shape, mode, weights) - loss(layer, minus, shape, mode, weights)) / (2 * step))
+    }
+    var numericScale = [Double](), numericShift = [Double]()
+    for channel in 0..<shape.channels {
+      var plus = layer, minus = layer
+      plus.scale[channel] += step
+      minus.scale[channel] -= step
+      numericScale.append((try loss(plus, x, shape, mode, weights) - loss(minus, x, shape, mode, weights)) / (2 * step))
+      plus = layer
+      minus = layer
+      plus.shift[channel] += step
+      minus.shift[channel] -= step
+      numericShift.append((try loss(plus, x, shape, mode, weights) - loss(minus, x, shape, mode, weights)) / (2 * step))
+    }
+    func relativeError(_ analytic: [Double], _ numeric: [Double]) -> Double {
+      maximumDifference(analytic, numeric) / max(numeric.map(abs).max() ?? 0, 1e-3)
+    }
+    #expect(relativeError(dx, numericInput) <= 1e-6, "dx")
+    #expect(relativeError(parameters.scale, numericScale) <= 1e-6, "dgamma")
+    #expect(relativeError(parameters.shift, numericShift) <= 1e-6, "dbeta")
+  }
+
+  static func layer(channels: Int, configuration: BatchNormConfiguration = .pytorch, seed: UInt64) throws -> BatchNorm<Double> {
+    var generator = SplitMix64(seed: seed)
+    var layer = try BatchNorm<Double>(channels: channels, configuration: configuration)
+    layer.scale = (0..<channels).map { _ in Double.random(in: 0.5...1.5, using: &generator) }
+    layer.shift = (0..<channels).map { _ in generator.nextGaussian() * 0.3 }
+    layer.runningStatistics.mean = (0..<channels).map { _ in generator.nextGaussian() * 2 }
+    layer.runningStatistics.variance = (0..<channels).map { _ in Double.random(in: 0.5...6, using: &generator) }
+    return layer
+  }
+
+  @Test(arguments: [ChannelLayout.channelsFirst, .channelsLast])
+  func trainingGradientsMatchFiniteDifferences(layout: ChannelLayout) throws {
+    let shape = try BatchNormShape(batch: 4, channels: 3, spatial: 5, layout: layout)
+    try Self.checkFiniteDifferences(Self.layer(channels: 3, seed: 1), shape: shape, mode: .batchStatistics, seed: 2)
+  }
+
+  @Test func frozenGradientsMatchFiniteDifferences() throws {
+    let shape = try BatchNormShape(batch: 3, channels: 4, spatial: 3)
+    try Self.checkFiniteDifferences(Self.layer(channels: 4, seed: 3), shape: shape, mode: .inference, seed: 4)
+  }
+
+  @Test(arguments: [BatchNormMode.batchStatistics, .inference])
+  func fusedReLUGradientsMatchFiniteDifferences(mode: BatchNormMode) throws {
+    let shape = try BatchNormShape(batch: 5, channels: 3, spatial: 4, layout: .channelsLast)
+    let layer = try Self.layer(channels: 3, configuration: .init(activation: .relu), seed: 5)
+    try Self.checkFiniteDifferences(layer, shape: shape, mode: mode, seed: 6)
+  }
+
+  @Test func renormalizationGradientsMatchFiniteDifferences() throws {
+    let shape = try BatchNormShape(batch: 4, channels: 3, spatial: 3)
+    // Tight limits so that some r and d are clipped and some are not.
+    let layer = try Self.layer(channels: 3, configuration: .init(renormalization: .init(rMax: 1.5, dMax: 0.5)), seed: 7)
+    try Self.checkFiniteDifferences(layer, shape: shape, mode: .training, seed: 8)
+  }
+
+  @Test func ghostBatchGradientsMatchFiniteDifferences() throws {
+    let shape = try BatchNormShape(batch: 7, channels: 2, spatial: 3)
+    let layer = try Self.layer(channels: 2, configuration: .init(virtualBatchSize: 3), seed: 9)
+    try Self.checkFiniteDifferences(layer, shape: shape, mode: .batchStatistics, seed: 10)
+  }
+}

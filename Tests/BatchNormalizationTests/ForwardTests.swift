@@ -1,0 +1,133 @@
+import BatchNormalization
+import Testing
+
+/// Shapes with odd sizes: one spatial value, primes, one channel, many channels.
+let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
+  ([8, 5], .channelsFirst), ([7, 1], .channelsFirst), ([3, 300], .channelsFirst),
+  ([4, 3, 7], .channelsFirst), ([4, 7, 3], .channelsLast),
+  ([2, 3, 5, 5], .channelsFirst), ([2, 5, 5, 3], .channelsLast),
+  ([3, 1, 11, 13], .channelsFirst), ([2, 17, 19, 1], .channelsLast),
+  ([2, 4, 3, 4, 5], .channelsFirst), ([2, 3, 4, 5, 4], .channelsLast),
+  ([5, 600, 3], .channelsLast), ([2, 9, 1, 1], .channelsFirst),
+]
+
+@Suite struct ForwardTests {
+  @Test(arguments: ScalarKind.allCases, forwardShapes.indices)
+  func trainingMatchesReference(kind: ScalarKind, shapeIndex: Int) throws {
+    switch kind {
+    case .float: try checkTraining(Float.self, shapeIndex: shapeIndex, tolerance: kind.tolerance)
+    case .double: try checkTraining(Double.self, shapeIndex: shapeIndex, tolerance: kind.tolerance)
+    }
+  }
+
+  func checkTraining<Scalar: BatchNormScalar>(_: Scalar.Type, shapeIndex: Int, tolerance: Double) throws {
+    let (dimensions, layout) = forwardShapes[shapeIndex]
+    let shape = try BatchNormShape(dimensions: dimensions, layout: layout)
+    var generator = SplitMix64(seed: UInt64(shapeIndex + 1))
+    let x: [Scalar] = generator.batch(shape)
+    var layer = try BatchNorm<Scalar>(channels: shape.channels)
+    layer.scale = (0..<shape.channels).map { _ in Scalar(Double.random(in: 0.5...1.5, using: &generator)) }
+    layer.shift = (0..<shape.channels).map { _ in Scalar(generator.nextGaussian()) }
+    let (y, context) = try layer.forward(x, shape: shape, mode: .training)
+
+    let reference = ReferenceBatchNorm(channels: shape.channels, gamma: doubles(layer.scale), beta: doubles(layer.shift))
+    let expected = reference.trainingForward(doubles(x), shape)
+    #expect(maximumDifference(y, expected) <= tolerance)
+
+    let m = Double(shape.valuesPerChannel)
+    for channel in 0..<shape.channels {
+      let values = reference.channelValues(doubles(x), shape, channel: channel, group: 0..<shape.batch)
+      let mean = ReferenceBatchNorm.mean(values)
+      let variance = ReferenceBatchNorm.biasedVariance(values)
+      #expect(abs(Double(context.mean[channel]) - mean) <= tolerance * max(1, abs(mean)))
+      #expect(abs(Double(context.inverseStandardDeviation[channel]) - 1 / (variance + 1e-5).squareRoot()) <= tolerance)
+      // Running statistics after one step from (0, 1) with momentum 0.1, unbiased.
+      #expect(abs(Double(layer.runningStatistics.mean[channel]) - 0.1 * mean) <= tolerance * max(1, abs(mean)))
+      let expectedVariance = 0.9 + 0.1 * variance * m / (m - 1)
+      #expect(abs(Double(layer.runningStatistics.variance[channel]) - expectedVariance) <= tolerance * expectedVariance)
+    }
+    #expect(layer.runningStatistics.batchesSeen == 1)
+    #expect(context.runningStatisticsUpdate == .updated)
+  }
+
+  @Test(arguments: ScalarKind.allCases, forwardShapes.indices)
+  func inferenceMatchesReference(kind: ScalarKind, shapeIndex: Int) throws {
+    switch kind {
+    case .float: try checkInference(Float.self, shapeIndex: shapeIndex, tolerance: kind.tolerance)
+    case .double: try checkInference(Double.self, shapeIndex: shapeIndex, tolerance: kind.tolerance)
+    }
+  }
+
+  func checkInference<Scalar: BatchNormScalar>(_: Scalar.Type, shapeIndex: Int, tolerance: Double) throws {
+    let (dimensions, layout) = forwardShapes[shapeIndex]
+    let shape = try BatchNormShape(dimensions: dimensions, layout: layout)
+    var generator = SplitMix64(seed: UInt64(100 + shapeIndex))
+    let x: [Scalar] = generator.batch(shape)
+    var layer = try BatchNorm<Scalar>(channels: shape.channels)
+    layer.scale = (0..<shape.channels).map { _ in Scalar(Double.random(in: 0.5...1.5, using: &generator)) }
+    layer.shift = (0..<shape.channels).map { _ in Scalar(generator.nextGaussian()) }
+    layer.runningStatistics.mean = (0..<shape.channels).map { _ in Scalar(generator.nextGaussian() * 3) }
+    layer.runningStatistics.variance = (0..<shape.channels).map { _ in Scalar(Double.random(in: 0.25...9, using: &generator)) }
+    let before = layer
+    let (y, context) = try layer.forward(x, shape: shape, mode: .inference)
+
+    let reference = ReferenceBatchNorm(channels: shape.channels, gamma: doubles(layer.scale), beta: doubles(layer.shift))
+    let expected = reference.inferenceForward(
+      doubles(x), shape, mean: doubles(layer.runningStatistics.mean), variance: doubles(layer.runningStatistics.variance))
+    #expect(maximumDifference(y, expected) <= tolerance * 10)
+    #expect(layer == before, "inference must not change the layer")
+    #expect(context.runningStatisticsUpdate == .unchanged)
+    #expect(!context.usesBatchStatistics)
+  }
+
+  @Test func batchStatisticsModeLeavesRunningStatisticsAlone() throws {
+    let shape = try BatchNormShape(dimensions: [6, 4, 3])
+    var generator = SplitMix64(seed: 9)
+    let x: [Double] = generator.batch(shape)
+    var layer = try BatchNorm<Double>(channels: 4)
+    var training = layer
+    let (y, context) = try layer.forward(x, shape: shape, mode: .batchStatistics)
+    let (trainingY, _) = try training.forward(x, shape: shape, mode: .training)
+    #expect(y == trainingY)
+    #expect(layer.runningStatistics == RunningStatistics(channels: 4))
+    #expect(context.runningStatisticsUpdate == .unchanged)
+    #expect(context.batchStatistics != nil)
+  }
+
+  @Test func withoutRunningStatisticsInferenceUsesTheBatch() throws {
+    let shape = try BatchNormShape(dimensions: [5, 3, 2])
+    var generator = SplitMix64(seed: 10)
+    let x: [Double] = generator.batch(shape)
+    var layer = try BatchNorm<Double>(channels: 3, configuration: .init(tracksRunningStatistics: false))
+    let (y, context) = try layer.forward(x, shape: shape, mode: .inference)
+    let expected = ReferenceBatchNorm(channels: 3).trainingForward(x, shape)
+    #expect(maximumDifference(y, expected) <= 1e-12)
+    #expect(context.usesBatchStatistics)
+    #expect(context.runningStatisticsUpdate == .unchanged)
+  }
+
+  @Test func withoutAffineTheOutputIsStandardized() throws {
+    let shape = try BatchNormShape(dimensions: [10, 2])
+    var generator = SplitMix64(seed: 11)
+    let x: [Double] = generator.batch(shape)
+    var layer = try BatchNorm<Double>(channels: 2, configuration: .init(isAffine: false))
+    #expect(layer.scale.isEmpty && layer.shift.isEmpty)
+    let (y, _) = try layer.forward(x, shape: shape, mode: .training)
+    #expect(maximumDifference(y, ReferenceBatchNorm(channels: 2).trainingForward(x, shape)) <= 1e-12)
+    let gradients = try layer.backward(generator.gaussians(20), input: x, context: layer.forward(x, shape: shape, mode: .batchStatistics).context)
+    #expect(gradients.parameters.scale.isEmpty && gradients.parameters.shift.isEmpty)
+  }
+
+  /// γ = √(σ²_B + ε) and β = µ_B give back the input: the identity is representable.
+  @Test func scaleAndShiftCanRestoreTheIdentity() throws {
+    let shape = try BatchNormShape(dimensions: [16, 3, 4])
+    var generator = SplitMix64(seed: 12)
+    let x: [Double] = generator.batch(shape)
+    var layer = try BatchNorm<Double>(channels: 3)
+    let statistics = try #require(try layer.forward(x, shape: shape, mode: .batchStatistics).context.batchStatistics)
+    layer.scale = statistics.biasedVariance.map { ($0 + 1e-5).squareRoot() }
+    layer.shift = statistics.mean
+    let (y, _) = try layer.forward(x, shape: shape, mode: .batchStatistics)
+    #expect(maximumDifference(y, x) <= 1e-12)
+  }
+}
