@@ -1,0 +1,112 @@
+import BatchNormalization
+import Testing
+
+/// The numerics contract of DESIGN.md §3, checked against Double references.
+@Suite struct NumericsTests {
+  /// Float32 variance relative error ≤ 1e-6 on N(µ, 1) data with |µ| up to 1e4, where
+  /// E[x²] − E[x]² in Float would lose every digit.
+  @Test(arguments: [0.0, 1e2, -1e3, 1e4], [ChannelLayout.channelsFirst, .channelsLast])
+  func largeMeansKeepTheVarianceExact(mean: Double, layout: ChannelLayout) throws {
+    let shape = try BatchNormShape(batch: 64, channels: 2, spatial: 257, layout: layout)
+    var generator = SplitMix64(seed: 41)
+    let x: [Float] = (0..<shape.elementCount).map { _ in Float(mean + generator.nextGaussian()) }
+    try checkStatistics(x, shape: shape, varianceTolerance: 1e-6)
+  }
+
+  /// 10⁷ values in one channel: many blocks merged, still within 1e-6.
+  @Test func tenMillionValuesPerChannel() throws {
+    let shape = try BatchNormShape(batch: 10, channels: 1, spatial: 1_000_000)
+    var generator = SplitMix64(seed: 42)
+    let x: [Float] = (0..<shape.elementCount).map { _ in Float(1e4 + generator.nextGaussian()) }
+    try checkStatistics(x, shape: shape, varianceTolerance: 1e-6)
+  }
+
+  func checkStatistics(_ x: [Float], shape: BatchNormShape, varianceTolerance: Double) throws {
+    var layer = try BatchNorm<Float>(channels: shape.channels)
+    let (y, context) = try layer.forward(x, shape: shape, mode: .batchStatistics)
+    let statistics = try #require(context.batchStatistics)
+    let reference = ReferenceBatchNorm(channels: shape.channels)
+    for channel in 0..<shape.channels {
+      let values = reference.channelValues(doubles(x), shape, channel: channel, group: 0..<shape.batch)
+      let exact = ChannelMoments(of: values)
+      #expect(abs(statistics.biasedVariance[channel] - exact.biasedVariance) <= varianceTolerance * exact.biasedVariance)
+      #expect(abs(statistics.mean[channel] - exact.mean) <= 1e-12 * max(1, abs(exact.mean)))
+    }
+    // Outputs: |µ|/σ ≤ 10 within 1e-5; beyond, a few ulps of the input's magnitude.
+    let magnitude = Double(x.map(abs).max()!)
+    let tolerance = max(1e-5, 4 * Double(Float(magnitude).ulp))
+    let expected = reference.trainingForward(doubles(x), shape)
+    #expect(maximumDifference(y, expected) <= tolerance)
+  }
+
+  /// A constant channel (x = 100) maps to β: caffe#3963 got −0.00483 from a mean that
+  /// was 1.5e-5 off.
+  @Test(arguments: [ChannelLayout.channelsFirst, .channelsLast], [1e-5, 0.0])
+  func constantChannelGivesBeta(layout: ChannelLayout, epsilon: Double) throws {
+    let shape = try BatchNormShape(batch: 32, channels: 3, spatial: 1000, layout: layout)
+    var layer = try BatchNorm<Float>(channels: 3, configuration: .init(epsilon: epsilon))
+    layer.shift = [0.25, -1, 3]
+    let x = [Float](repeating: 100, count: shape.elementCount)
+    let (y, context) = try layer.forward(x, shape: shape, mode: .training)
+    for sample in 0..<shape.batch {
+      for channel in 0..<3 {
+        for position in stride(from: 0, to: shape.spatial, by: 37) {
+          #expect(abs(y[shape.offset(sample, channel, position)] - layer.shift[channel]) <= 1e-4)
+        }
+      }
+    }
+    #expect(context.mean == [100, 100, 100])
+    #expect(context.batchStatistics?.biasedVariance == [0, 0, 0])
+  }
+
+  /// |x| ≈ 1e20: x² overflows Float but not the Double accumulators.
+  @Test func hugeMagnitudesDoNotOverflow() throws {
+    let shape = try BatchNormShape(batch: 100, channels: 2)
+    var generator = SplitMix64(seed: 43)
+    let x: [Float] = (0..<shape.elementCount).map { _ in Float(1e20 * (1 + 0.5 * generator.nextGaussian())) }
+    var layer = try BatchNorm<Float>(channels: 2)
+    let (y, context) = try layer.forward(x, shape: shape, mode: .training)
+    let statistics = try #require(context.batchStatistics)
+    let reference = ReferenceBatchNorm(channels: 2)
+    for channel in 0..<2 {
+      let exact = ChannelMoments(of: reference.channelValues(doubles(x), shape, channel: channel, group: 0..<100))
+      #expect(abs(statistics.biasedVariance[channel] - exact.biasedVariance) <= 1e-9 * exact.biasedVariance)
+    }
+    #expect(maximumDifference(y, reference.trainingForward(doubles(x), shape)) <= 1e-5)
+    #expect(context.runningStatisticsUpdate == .updated)
+    #expect(layer.runningStatistics.variance.allSatisfy { $0.isFinite && $0 > 1e38 })
+  }
+}
+
+/// The same inputs give bit-identical results for every thread count.
+@Suite(.serialized) struct ThreadDeterminismTests {
+  static let shapes: [(dimensions: [Int], layout: ChannelLayout)] = [
+    ([4, 3, 100, 100], .channelsFirst),  // 3 blocks per channel
+    ([4, 100, 100, 3], .channelsLast),  // 8 row blocks
+    ([300, 600], .channelsFirst),  // (N, C): two channel chunks
+    ([2, 64, 96, 96], .channelsFirst),
+  ]
+
+  @Test(arguments: shapes.indices)
+  func resultsDoNotDependOnTheThreadCount(shapeIndex: Int) throws {
+    let (dimensions, layout) = Self.shapes[shapeIndex]
+    let shape = try BatchNormShape(dimensions: dimensions, layout: layout)
+    var generator = SplitMix64(seed: 51)
+    let x: [Float] = generator.batch(shape)
+    let dy: [Float] = generator.gaussians(shape.elementCount)
+    let saved = ComputeThreads.count
+    defer { ComputeThreads.count = saved }
+    var results: [[Float]] = []
+    for threads in [1, 2, 3, 8] {
+      ComputeThreads.count = threads
+      var layer = try BatchNorm<Float>(channels: shape.channels, configuration: .init(activation: .relu))
+      let (y, context) = try layer.forward(x, shape: shape, mode: .training)
+      let (dx, parameters) = try layer.backward(dy, input: x, context: context)
+      results.append(
+        y + dx + parameters.scale + parameters.shift + layer.runningStatistics.mean + layer.runningStatistics.variance)
+    }
+    for result in results.dropFirst() {
+      #expect(result.map(\.bitPattern) == results[0].map(\.bitPattern))
+    }
+  }
+}
