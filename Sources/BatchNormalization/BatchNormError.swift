@@ -21,8 +21,7 @@ public enum BatchNormError: Error, Equatable, Sendable, CustomStringConvertible 
     switch self {
     case .singleValuePerChannel(let shape):
       return "Expected more than 1 value per channel when training, got \(shape.valuesPerChannel) "
-        + "for input of shape \(shape); use a batch of at least 2 values per channel, or "
-        + "SingleValuePolicy.useRunningStatistics"
+        + "for input of shape \(shape)"
     case .invalidShape(let dimensions, let reason):
       return "invalid shape \(dimensions): \(reason)"
     case .channelCountMismatch(let name, let expected, let actual):
