@@ -37,7 +37,7 @@ let package = Package(
     .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats"]),
     .testTarget(
       name: "BatchNormCommandTests",
-      dependencies: ["BatchNormCommand", "FileFormats"]
+      dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats"]
     ),
   ]
 )

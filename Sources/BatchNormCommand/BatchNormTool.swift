@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `bn`: batch normalization from the command line.
+@main
+struct BatchNormTool: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bn",
+    abstract: "Batch normalization (Ioffe & Szegedy 2015), exact and fast, from the command line.",
+    discussion: """
+      Normalize .npy arrays exactly as PyTorch does and compare the numbers across \
+      frameworks.
+      """,
+    version: "0.1.0",
+    subcommands: [Normalize.self]
+  )
+}

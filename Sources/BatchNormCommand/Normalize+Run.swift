@@ -1,0 +1,157 @@
+import BatchNormalization
+import FileFormats
+import Foundation
+
+extension Normalize {
+  /// Reads everything, computes everything, and only then writes the outputs, so an
+  /// error leaves no output file behind.
+  func normalize<Scalar: BatchNormScalar>(_ array: StoredArray, as: Scalar.Type) throws {
+    let shape: BatchNormShape
+    do {
+      shape = try BatchNormShape(dimensions: array.shape, layout: channelsLast ? .channelsLast : .channelsFirst)
+    } catch {
+      throw CommandError("\(input): \(error)")
+    }
+    var layer = try makeLayer(channels: shape.channels, as: Scalar.self)
+    let x: [Scalar] = array.scalars()
+    let dy = try gradOutput.map { path -> [Scalar] in
+      let gradient = try NPY.read(contentsOf: URL(fileURLWithPath: path))
+      guard gradient.shape == array.shape else {
+        throw CommandError("\(path): shape \(gradient.shape) differs from the input's \(array.shape)")
+      }
+      return gradient.scalars()
+    }
+    try checkOutputDirectories()
+
+    let (y, context): ([Scalar], BatchNormContext<Scalar>)
+    do {
+      (y, context) = try layer.forward(x, shape: shape, mode: mode.batchNormMode)
+    } catch {
+      throw CommandError("\(input): \(error)")
+    }
+    let gradients = try dy.map { try layer.backward($0, input: x, context: context) }
+
+    try NPY.write(StoredArray(shape: array.shape, scalars: y), to: URL(fileURLWithPath: output))
+    if let gradients {
+      let channelShape = [shape.channels]
+      if let gradInput {
+        try NPY.write(StoredArray(shape: array.shape, scalars: gradients.gradInput), to: URL(fileURLWithPath: gradInput))
+      }
+      if let gradScale {
+        try NPY.write(StoredArray(shape: channelShape, scalars: gradients.parameters.scale), to: URL(fileURLWithPath: gradScale))
+      }
+      if let gradShift {
+        try NPY.write(StoredArray(shape: channelShape, scalars: gradients.parameters.shift), to: URL(fileURLWithPath: gradShift))
+      }
+    }
+    if let saveState {
+      try stateFile(layer).write(to: URL(fileURLWithPath: saveState))
+    }
+    report(context, layer: layer)
+  }
+
+  /// The layer from the options, --scale/--shift and --state.
+  private func makeLayer<Scalar: BatchNormScalar>(channels: Int, as: Scalar.Type) throws -> BatchNorm<Scalar> {
+    let configuration = BatchNormConfiguration(
+      epsilon: epsilon,
+      momentum: cumulative ? .cumulative : .exponential(momentum ?? 0.1),
+      runningVarianceEstimator: biasedRunningVariance ? .biased : .unbiased)
+    var layer: BatchNorm<Scalar>
+    do {
+      layer = try BatchNorm<Scalar>(channels: channels, configuration: configuration)
+    } catch {
+      throw CommandError("\(error)")
+    }
+    let stateTensors = try state.map { try SafeTensors.read(contentsOf: URL(fileURLWithPath: $0)).tensors } ?? [:]
+    if let state {
+      layer.runningStatistics.mean = try channelValues(stateTensors, key: "running_mean", file: state, channels: channels)
+      layer.runningStatistics.variance = try channelValues(stateTensors, key: "running_var", file: state, channels: channels)
+      if let tracked = stateTensors["num_batches_tracked"] {
+        guard case .int64(let values) = tracked.elements, values.count == 1 else {
+          throw CommandError("\(state): num_batches_tracked must be one int64, got \(tracked.dtypeName) of shape \(tracked.shape)")
+        }
+        layer.runningStatistics.batchesSeen = Int(values[0])
+      }
+    }
+    if let scale {
+      layer.scale = try parameterFile(scale, channels: channels)
+    } else if let state, stateTensors["weight"] != nil {
+      layer.scale = try channelValues(stateTensors, key: "weight", file: state, channels: channels)
+    }
+    if let shift {
+      layer.shift = try parameterFile(shift, channels: channels)
+    } else if let state, stateTensors["bias"] != nil {
+      layer.shift = try channelValues(stateTensors, key: "bias", file: state, channels: channels)
+    }
+    return layer
+  }
+
+  private func parameterFile<Scalar: BatchNormScalar>(_ path: String, channels: Int) throws -> [Scalar] {
+    let array = try NPY.read(contentsOf: URL(fileURLWithPath: path))
+    guard array.elementCount == channels, array.shape.count <= 1 else {
+      throw CommandError("\(path): expected \(channels) values (one per channel), got shape \(array.shape)")
+    }
+    return try floatingValues(array, file: path)
+  }
+
+  private func channelValues<Scalar: BatchNormScalar>(
+    _ tensors: [String: StoredArray], key: String, file: String, channels: Int
+  ) throws -> [Scalar] {
+    guard let tensor = tensors[key] else {
+      let present = tensors.keys.sorted().joined(separator: ", ")
+      throw CommandError("\(file): no tensor '\(key)' (found: \(present.isEmpty ? "none" : present))")
+    }
+    guard tensor.elementCount == channels, tensor.shape.count == 1 else {
+      throw CommandError("\(file): '\(key)' has shape \(tensor.shape) but the input has \(channels) channels")
+    }
+    return try floatingValues(tensor, file: file)
+  }
+
+  private func floatingValues<Scalar: BatchNormScalar>(_ array: StoredArray, file: String) throws -> [Scalar] {
+    switch array.elements {
+    case .float32, .float64: return array.scalars()
+    default: throw CommandError("\(file): expected float32 or float64 values, got \(array.dtypeName)")
+    }
+  }
+
+  /// Fails before any work when an output's directory does not exist.
+  private func checkOutputDirectories() throws {
+    for path in [output, saveState, gradInput, gradScale, gradShift].compactMap({ $0 }) {
+      let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw CommandError("\(path): the directory \(directory) does not exist")
+      }
+    }
+  }
+
+  /// The layer under PyTorch's BatchNorm state_dict names: float32 parameters and
+  /// buffers, int64 counter.
+  private func stateFile<Scalar: BatchNormScalar>(_ layer: BatchNorm<Scalar>) -> SafeTensors {
+    let channels = [layer.channels]
+    return SafeTensors(tensors: [
+      "weight": StoredArray(shape: channels, float32: layer.scale.map { Float($0) }),
+      "bias": StoredArray(shape: channels, float32: layer.shift.map { Float($0) }),
+      "running_mean": StoredArray(shape: channels, float32: layer.runningStatistics.mean.map { Float($0) }),
+      "running_var": StoredArray(shape: channels, float32: layer.runningStatistics.variance.map { Float($0) }),
+      "num_batches_tracked": StoredArray(shape: [], int64: [Int64(layer.runningStatistics.batchesSeen)]),
+    ])
+  }
+
+  private func report<Scalar: BatchNormScalar>(_ context: BatchNormContext<Scalar>, layer: BatchNorm<Scalar>) {
+    if context.runningStatisticsUpdate == .skippedNonFinite {
+      printError("warning: the batch has NaN or infinite statistics; the running statistics were NOT updated")
+    }
+    guard !quiet else { return }
+    if let statistics = context.batchStatistics {
+      print(StatisticsTable.render(statistics))
+    } else {
+      print(StatisticsTable.render(running: layer.runningStatistics))
+    }
+  }
+}
+
+/// Writes a line to standard error.
+func printError(_ line: String) {
+  FileHandle.standardError.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import BatchNormalization
+import FileFormats
+import Foundation
+
+/// `bn normalize`: one batch-normalization call on .npy files, forward and optionally
+/// backward, with PyTorch's conventions and state_dict names.
+struct Normalize: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Batch-normalize an .npy array (forward, and backward with --grad-output).",
+    discussion: """
+      INPUT is a float32 or float64 .npy array of rank ≥ 2 with the channels on axis 1 \
+      (N, C, …), or on the last axis with --channels-last (N, …, C). Statistics are per \
+      channel over the other axes. Outputs keep the input's dtype.
+
+      training: normalize with the batch mean and BIASED batch variance, and update the \
+      running statistics: mean ← (1 − momentum)·mean + momentum·batch mean, variance the \
+      same with the UNBIASED batch variance m/(m − 1)·biased (PyTorch's convention; \
+      --biased-running-variance for Keras/Flax). They start from --state, or from mean 0, \
+      variance 1, 0 batches.
+      inference: normalize with the running statistics from --state; nothing is updated.
+      batch-statistics: normalize with batch statistics, update nothing.
+
+      --state and --save-state are safetensors files with PyTorch's BatchNorm state_dict \
+      names: running_mean, running_var (float32), num_batches_tracked (int64), and weight \
+      and bias when the layer has them. A state file's weight and bias are used when \
+      --scale and --shift are not given.
+
+      Example (compare with torch.nn.functional.batch_norm):
+        bn normalize x.npy --output y.npy --save-state state.safetensors
+        bn normalize x.npy --output y.npy --mode inference --state state.safetensors \\
+          --grad-output dy.npy --grad-input dx.npy
+      """
+  )
+
+  enum Mode: String, ExpressibleByArgument, CaseIterable {
+    case training, inference
+    case batchStatistics = "batch-statistics"
+
+    var batchNormMode: BatchNormMode {
+      switch self {
+      case .training: return .training
+      case .inference: return .inference
+      case .batchStatistics: return .batchStatistics
+      }
+    }
+  }
+
+  @Argument(help: "The input array (.npy, float32 or float64, rank ≥ 2).")
+  var input: String
+
+  @Option(name: .shortAndLong, help: "Where to write the normalized array (.npy).")
+  var output: String
+
+  @Option(help: "Which statistics to normalize with: \(Mode.allCases.map(\.rawValue).joined(separator: ", ")).")
+  var mode: Mode = .training
+
+  @Flag(help: "The channels are on the last axis (N, …, C) instead of axis 1.")
+  var channelsLast = false
+
+  @Option(help: "γ, one value per channel (.npy). Default 1.")
+  var scale: String?
+
+  @Option(help: "β, one value per channel (.npy). Default 0.")
+  var shift: String?
+
+  @Option(parsing: .unconditional, help: "ε, added to the variance before the square root.")
+  var epsilon: Double = 1e-5
+
+  @Option(parsing: .unconditional, help: "Weight of the new batch in the running statistics (PyTorch convention; Keras' 0.99 is 0.01 here).")
+  var momentum: Double?
+
+  @Flag(help: "Average the running statistics exactly over all batches (PyTorch's momentum=None).")
+  var cumulative = false
+
+  @Flag(help: "Accumulate the biased batch variance in the running variance (Keras, Flax) instead of the unbiased one.")
+  var biasedRunningVariance = false
+
+  @Option(help: "Running statistics to start from (.safetensors, PyTorch BatchNorm state_dict names).")
+  var state: String?
+
+  @Option(help: "Where to write the updated running statistics (.safetensors).")
+  var saveState: String?
+
+  @Option(help: "∂loss/∂output (.npy, the input's shape): also run backward.")
+  var gradOutput: String?
+
+  @Option(help: "Where to write ∂loss/∂input (.npy). Requires --grad-output.")
+  var gradInput: String?
+
+  @Option(help: "Where to write ∂loss/∂γ (.npy). Requires --grad-output.")
+  var gradScale: String?
+
+  @Option(help: "Where to write ∂loss/∂β (.npy). Requires --grad-output.")
+  var gradShift: String?
+
+  @Option(help: "Threads for the kernels (default: all processors). Results do not depend on it.")
+  var threads: Int?
+
+  @Flag(name: .shortAndLong, help: "Print nothing but errors and warnings.")
+  var quiet = false
+
+  func validate() throws {
+    if momentum != nil && cumulative { throw ValidationError("give either --momentum or --cumulative, not both") }
+    if gradOutput == nil && (gradInput != nil || gradScale != nil || gradShift != nil) {
+      throw ValidationError("--grad-input, --grad-scale and --grad-shift need --grad-output")
+    }
+    if gradOutput != nil && gradInput == nil && gradScale == nil && gradShift == nil {
+      throw ValidationError("--grad-output needs somewhere to write: --grad-input, --grad-scale or --grad-shift")
+    }
+    if mode == .inference && state == nil {
+      throw ValidationError("--mode inference needs running statistics: pass --state STATE.safetensors")
+    }
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+  }
+
+  func run() throws {
+    if let threads { ComputeThreads.count = threads }
+    let array = try NPY.read(contentsOf: URL(fileURLWithPath: input))
+    switch array.elements {
+    case .float32: try normalize(array, as: Float.self)
+    case .float64: try normalize(array, as: Double.self)
+    default:
+      throw CommandError("\(input): dtype \(array.dtypeName) is not supported; use float32 or float64")
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/// The element types that both file formats store, with their names in each format.
+enum ScalarType: CaseIterable {
+  case float32, float64, int64, uint8
+
+  /// The size of one element in bytes.
+  var byteCount: Int {
+    switch self {
+    case .float32: 4
+    case .float64: 8
+    case .int64: 8
+    case .uint8: 1
+    }
+  }
+
+  /// The NumPy dtype name, e.g. "float32".
+  var numpyName: String {
+    switch self {
+    case .float32: "float32"
+    case .float64: "float64"
+    case .int64: "int64"
+    case .uint8: "uint8"
+    }
+  }
+
+  /// The safetensors dtype name, e.g. "F32".
+  var safeTensorsName: String {
+    switch self {
+    case .float32: "F32"
+    case .float64: "F64"
+    case .int64: "I64"
+    case .uint8: "U8"
+    }
+  }
+
+  /// The type whose safetensors dtype name is `name`, if it is one of ours.
+  init?(safeTensorsName name: String) {
+    guard let match = ScalarType.allCases.first(where: { $0.safeTensorsName == name }) else {
+      return nil
+    }
+    self = match
+  }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+extension StoredArray.Elements {
+  /// The element type.
+  var scalarType: ScalarType {
+    switch self {
+    case .float32: .float32
+    case .float64: .float64
+    case .int64: .int64
+    case .uint8: .uint8
+    }
+  }
+
+  /// The number of elements.
+  var count: Int {
+    switch self {
+    case .float32(let values): values.count
+    case .float64(let values): values.count
+    case .int64(let values): values.count
+    case .uint8(let values): values.count
+    }
+  }
+
+  /// Reads `count` elements of `type` from `bytes`, which must hold `count × type.byteCount` bytes,
+  /// stored big-endian when `bigEndian` is true and little-endian otherwise.
+  init(_ type: ScalarType, count: Int, from bytes: Data, bigEndian: Bool) {
+    precondition(bytes.count == count * type.byteCount, "element bytes do not match the count")
+    func load<Bits: FixedWidthInteger, Value>(_ value: (Bits) -> Value) -> [Value] {
+      loadIntegers(count: count, from: bytes, bigEndian: bigEndian, as: value)
+    }
+    switch type {
+    case .float32: self = .float32(load(Float.init(bitPattern:)))
+    case .float64: self = .float64(load(Double.init(bitPattern:)))
+    case .int64: self = .int64(load { (value: Int64) in value })
+    case .uint8: self = .uint8([UInt8](bytes))
+    }
+  }
+
+  /// The elements as little-endian bytes, in order.
+  var littleEndianBytes: Data {
+    switch self {
+    case .float32(let values): storeIntegers(values, as: \.bitPattern)
+    case .float64(let values): storeIntegers(values, as: \.bitPattern)
+    case .int64(let values): storeIntegers(values, as: { $0 })
+    case .uint8(let values): Data(values)
+    }
+  }
+}
+
+// Element-wise loads and stores through `loadUnaligned` and `storeBytes`, which accept any
+// alignment; the explicit `littleEndian`/`bigEndian` conversions make the host's byte order
+// irrelevant. No pointer leaves the closures.
+
+/// Reads `count` integers of `Bits` from `bytes` and converts each with `value`.
+private func loadIntegers<Bits: FixedWidthInteger, Value>(
+  count: Int, from bytes: Data, bigEndian: Bool, as value: (Bits) -> Value
+) -> [Value] {
+  let size = MemoryLayout<Bits>.size
+  return bytes.withUnsafeBytes { raw in
+    (0..<count).map { index in
+      let stored = raw.loadUnaligned(fromByteOffset: index * size, as: Bits.self)
+      return value(bigEndian ? Bits(bigEndian: stored) : Bits(littleEndian: stored))
+    }
+  }
+}
+
+/// Writes each value's `bits` as a little-endian integer.
+private func storeIntegers<Bits: FixedWidthInteger, Value>(
+  _ values: [Value], as bits: (Value) -> Bits
+) -> Data {
+  let size = MemoryLayout<Bits>.size
+  var data = Data(count: values.count * size)
+  data.withUnsafeMutableBytes { raw in
+    for (index, value) in values.enumerated() {
+      raw.storeBytes(of: bits(value).littleEndian, toByteOffset: index * size, as: Bits.self)
+    }
+  }
+  return data
+}

@@ -1,0 +1,87 @@
+/// An n-dimensional array as a file holds it: a shape and its elements in row-major (C) order.
+///
+/// A shape of `[]` is a scalar (one element); a dimension of 0 makes an empty array. The element
+/// count is always the product of the shape, which the convenience initializers check.
+public struct StoredArray: Equatable, Sendable {
+  /// The elements in row-major order, tagged with their type.
+  public enum Elements: Equatable, Sendable {
+    case float32([Float])
+    case float64([Double])
+    case int64([Int64])
+    case uint8([UInt8])
+  }
+
+  /// The size of each dimension, outermost first.
+  public var shape: [Int]
+  /// The elements, in row-major order.
+  public var elements: Elements
+
+  /// Creates an array; the element count must equal the product of `shape`.
+  public init(shape: [Int], elements: Elements) {
+    precondition(
+      StoredArray.elementCount(of: shape) == elements.count,
+      "shape \(shape) does not hold \(elements.count) elements")
+    self.shape = shape
+    self.elements = elements
+  }
+
+  /// Creates a float32 array; `values.count` must equal the product of `shape`.
+  public init(shape: [Int], float32 values: [Float]) {
+    self.init(shape: shape, elements: .float32(values))
+  }
+
+  /// Creates a float64 array; `values.count` must equal the product of `shape`.
+  public init(shape: [Int], float64 values: [Double]) {
+    self.init(shape: shape, elements: .float64(values))
+  }
+
+  /// Creates an int64 array; `values.count` must equal the product of `shape`.
+  public init(shape: [Int], int64 values: [Int64]) {
+    self.init(shape: shape, elements: .int64(values))
+  }
+
+  /// Creates a uint8 array; `values.count` must equal the product of `shape`.
+  public init(shape: [Int], uint8 values: [UInt8]) {
+    self.init(shape: shape, elements: .uint8(values))
+  }
+
+  /// The number of elements.
+  public var elementCount: Int { elements.count }
+
+  /// The element type's NumPy name: "float32", "float64", "int64" or "uint8".
+  public var dtypeName: String { elements.scalarType.numpyName }
+
+  /// The elements if they are float32, without conversion; otherwise nil.
+  public func floats() -> [Float]? {
+    guard case .float32(let values) = elements else { return nil }
+    return values
+  }
+
+  /// The elements if they are float64, without conversion; otherwise nil.
+  public func doubles() -> [Double]? {
+    guard case .float64(let values) = elements else { return nil }
+    return values
+  }
+
+  /// The elements converted to Double, whatever their type (int64 beyond 2^53 rounds).
+  public func doublesConverting() -> [Double] {
+    switch elements {
+    case .float32(let values): values.map(Double.init)
+    case .float64(let values): values
+    case .int64(let values): values.map(Double.init)
+    case .uint8(let values): values.map(Double.init)
+    }
+  }
+
+  /// The product of `shape`, or nil when a dimension is negative or the product overflows `Int`.
+  static func elementCount(of shape: [Int]) -> Int? {
+    var product = 1
+    for dimension in shape {
+      guard dimension >= 0 else { return nil }
+      let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+      guard !overflow else { return nil }
+      product = next
+    }
+    return product
+  }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+@testable import FileFormats
+
+@Suite("AtomicFile")
+struct AtomicFileTests {
+  @Test("Creates the file and leaves no temporary file")
+  func creates() throws {
+    try withTemporaryDirectory { directory in
+      let url = directory.appendingPathComponent("checkpoint.bin")
+      try AtomicFile.write(Data([1, 2, 3]), to: url)
+      #expect(try Data(contentsOf: url) == Data([1, 2, 3]))
+      #expect(try contents(of: directory) == ["checkpoint.bin"])
+    }
+  }
+
+  @Test("Replaces an existing file")
+  func overwrites() throws {
+    try withTemporaryDirectory { directory in
+      let url = directory.appendingPathComponent("checkpoint.bin")
+      try Data(repeating: 7, count: 1000).write(to: url)
+      try AtomicFile.write(Data([4, 5]), to: url)
+      #expect(try Data(contentsOf: url) == Data([4, 5]))
+      try AtomicFile.write(Data(), to: url)
+      #expect(try Data(contentsOf: url).isEmpty)
+      #expect(try contents(of: directory) == ["checkpoint.bin"])
+    }
+  }
+
+  @Test("Writing into a missing directory throws and creates nothing")
+  func missingDirectory() throws {
+    try withTemporaryDirectory { directory in
+      let missing = directory.appendingPathComponent("missing")
+      let url = missing.appendingPathComponent("checkpoint.bin")
+      let error = #expect(throws: FileFormatError.self) { try AtomicFile.write(Data([1]), to: url) }
+      #expect(
+        error == FileFormatError(
+          file: url.path,
+          problem: "cannot create a temporary file in \(missing.path): No such file or directory"))
+      let names = try contents(of: directory)
+      #expect(names.isEmpty)
+    }
+  }
+
+  @Test("A failed rename removes the temporary file and keeps the destination")
+  func failedRename() throws {
+    try withTemporaryDirectory { directory in
+      let url = directory.appendingPathComponent("occupied")
+      try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
+      try Data([9]).write(to: url.appendingPathComponent("inside"))
+      let error = #expect(throws: FileFormatError.self) { try AtomicFile.write(Data([1]), to: url) }
+      #expect(error?.file == url.path)
+      #expect(error?.problem.hasPrefix("cannot move the new file into place: ") == true)
+      #expect(try contents(of: directory) == ["occupied"])
+      #expect(try contents(of: url) == ["inside"])
+    }
+  }
+}
