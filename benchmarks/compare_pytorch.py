@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Times `bn bench` and PyTorch on the same shapes, operations and thread counts, in one
+invocation, row by row (ours, then PyTorch's, so both see the same machine state), and
+prints the ratio per row and the geometric means.
+
+    pip install torch numpy                 # once; tests and CI never need them
+    swift build -c release --product bn     # or run scripts/bn once
+    python3 benchmarks/compare_pytorch.py [--threads 1,2] [--seconds 0.5] [--shape 64x100 ...] [--json out.json]
+
+PyTorch runs the same calls its BatchNorm modules make: F.batch_norm (training and
+eval) for forward, aten.native_batch_norm_backward (train=True / train=False) for
+backward with all three gradients. Channels-last shapes use torch.channels_last.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import torch
+
+STANDARD_SHAPES = [
+    "64x100", "3136x256", "128x2048", "2x8192",
+    "1x256x56x56", "32x64x56x56", "64x256x14x14", "8x32x224x224",
+    "nhwc:1x56x56x256", "nhwc:32x56x56x64", "nhwc:64x14x14x256", "nhwc:8x224x224x32",
+]
+OPERATIONS = ["inference-forward", "training-forward", "backward", "frozen-backward"]
+
+
+def parse_shape(text):
+    """(logical NCHW dimensions, channels_last) from our shape syntax."""
+    layout, _, body = text.rpartition(":")
+    sizes = [int(size) for size in body.split("x")]
+    if layout in ("nhwc", "ndhwc", "nlc", "channels-last") and len(sizes) > 2:
+        return [sizes[0], sizes[-1]] + sizes[1:-1], True
+    return sizes, False
+
+
+def median_time(function, seconds):
+    function()
+    durations = []
+    deadline = time.perf_counter() + seconds
+    while len(durations) < 5 or time.perf_counter() < deadline:
+        start = time.perf_counter()
+        function()
+        durations.append(time.perf_counter() - start)
+    durations.sort()
+    return durations[len(durations) // 2]
+
+
+def torch_time(shape_text, operation, threads, seconds):
+    torch.set_num_threads(threads)
+    dimensions, channels_last = parse_shape(shape_text)
+    x = torch.randn(*dimensions)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last if x.dim() == 4 else torch.channels_last_3d)
+    channels = dimensions[1]
+    weight, bias = torch.ones(channels), torch.zeros(channels)
+    running_mean, running_var = torch.zeros(channels), torch.ones(channels)
+    functional = torch.nn.functional
+    with torch.no_grad():
+        if operation == "inference-forward":
+            return median_time(lambda: functional.batch_norm(x, running_mean, running_var, weight, bias, False, 0.1, 1e-5), seconds)
+        if operation == "training-forward":
+            return median_time(lambda: functional.batch_norm(x, running_mean, running_var, weight, bias, True, 0.1, 1e-5), seconds)
+        output, save_mean, save_invstd = torch.native_batch_norm(x, weight, bias, running_mean, running_var, True, 0.1, 1e-5)
+        grad_output = torch.randn_like(output)
+        backward = torch.ops.aten.native_batch_norm_backward
+        if operation == "backward":
+            return median_time(lambda: backward(grad_output, x, weight, running_mean, running_var, save_mean, save_invstd,
+                                                True, 1e-5, [True, True, True]), seconds)
+        return median_time(lambda: backward(grad_output, x, weight, running_mean, running_var, None, None,
+                                            False, 1e-5, [True, True, True]), seconds)
+
+
+def our_row(bn, shape_text, operation, threads, seconds):
+    result = subprocess.run(
+        [bn, "bench", "--shape", shape_text, "--op", operation, "--threads", str(threads), "--seconds", str(seconds), "--json", "-"],
+        check=True, capture_output=True, text=True)
+    return json.loads(result.stdout)[0]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bn", default=os.path.join(os.path.dirname(__file__), "..", ".build", "release", "bn"))
+    parser.add_argument("--shape", action="append", help="repeatable; default: the standard set")
+    parser.add_argument("--op", action="append", choices=OPERATIONS, help="repeatable; default: all")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--seconds", type=float, default=0.5)
+    parser.add_argument("--json", help="write the rows here")
+    arguments = parser.parse_args()
+    if not os.path.exists(arguments.bn):
+        sys.exit(f"error: {arguments.bn} not found; build it with: swift build -c release --product bn")
+
+    rows = []
+    print(f"{'shape':22} {'op':18} {'thr':>3} {'ours µs':>10} {'torch µs':>10} {'speed-up':>9} {'GB/s':>6} {'r+w GB/s':>9} {'share':>6}")
+    for shape_text in arguments.shape or STANDARD_SHAPES:
+        for threads in [int(value) for value in arguments.threads.split(",")]:
+            for operation in arguments.op or OPERATIONS:
+                ours = our_row(arguments.bn, shape_text, operation, threads, arguments.seconds)
+                theirs = torch_time(shape_text, operation, threads, arguments.seconds)
+                speedup = theirs / ours["median_seconds"]
+                rows.append(dict(ours, shape_text=shape_text, torch_median_seconds=theirs, speedup=speedup))
+                print(f"{shape_text:22} {operation:18} {threads:>3} {ours['median_seconds'] * 1e6:>10.1f} {theirs * 1e6:>10.1f} "
+                      f"{speedup:>8.2f}x {ours['gigabytes_per_second']:>6.1f} {ours['read_write_gigabytes_per_second']:>9.1f} "
+                      f"{ours['roofline_share'] * 100:>5.0f}%", flush=True)
+
+    def geometric_mean(values):
+        return math.exp(sum(math.log(value) for value in values) / len(values)) if values else float("nan")
+
+    print()
+    for operation in arguments.op or OPERATIONS:
+        selected = [row["speedup"] for row in rows if row["op"] == operation]
+        print(f"geometric mean speed-up, {operation}: {geometric_mean(selected):.2f}x over {len(selected)} rows")
+    print(f"geometric mean speed-up, all: {geometric_mean([row['speedup'] for row in rows]):.2f}x; "
+          f"rows at or above 1.0x: {sum(row['speedup'] >= 1 for row in rows)} of {len(rows)}")
+    print(f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")
+    if arguments.json:
+        with open(arguments.json, "w") as file:
+            json.dump(rows, file, indent=1)
+
+
+if __name__ == "__main__":
+    main()
