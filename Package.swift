@@ -18,6 +18,15 @@ let package = Package(
     .target(name: "BatchNormalization"),
     // NPY and safetensors files, written atomically. Foundation only.
     .target(name: "FileFormats"),
+    // zlib, the system library (Debian's zlib1g-dev), for gzip.
+    .systemLibrary(
+      name: "CZlib",
+      path: "Sources/CZlib",
+      pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]
+    ),
+    // IDX (MNIST format, optionally gzipped) and CSV readers, Fashion-MNIST, synthetic data sets.
+    .target(name: "Datasets", dependencies: ["FileFormats", "CZlib"]),
     // The `bn` command-line tool.
     .executableTarget(
       name: "BatchNormCommand",
@@ -35,6 +44,7 @@ let package = Package(
       exclude: ["Fixtures"]
     ),
     .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats"]),
+    .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileFormats", "CZlib"]),
     .testTarget(
       name: "BatchNormCommandTests",
       dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats"]

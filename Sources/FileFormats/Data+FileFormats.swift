@@ -2,7 +2,7 @@ import Foundation
 
 extension Data {
   /// The contents of the file at `url`, or an error naming its path ("no such file", or why not).
-  static func contents(of url: URL) throws(FileFormatError) -> Data {
+  package static func contents(of url: URL) throws(FileFormatError) -> Data {
     do {
       return try Data(contentsOf: url)
     } catch let error as CocoaError where error.code == .fileReadNoSuchFile {

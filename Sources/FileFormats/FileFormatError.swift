@@ -21,7 +21,7 @@ public struct FileFormatError: Error, CustomStringConvertible, Equatable {
 extension FileFormatError {
   /// `text` fit for a one-line message: control and invisible characters escaped (`\n`,
   /// `\u{0}`), and cut to `limit` characters with "…" when longer.
-  static func printable(_ text: some StringProtocol, limit: Int = 80) -> String {
+  package static func printable(_ text: some StringProtocol, limit: Int = 80) -> String {
     let shown = text.unicodeScalars.map { scalar in
       switch scalar.properties.generalCategory {
       case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse,
@@ -32,5 +32,10 @@ extension FileFormatError {
       }
     }.joined()
     return shown.count > limit ? shown.prefix(limit) + "…" : shown
+  }
+
+  /// The bytes as two-digit hexadecimal numbers separated by spaces: "1F 8B 08" for 31, 139, 8.
+  package static func hexadecimal(_ bytes: some Sequence<UInt8>) -> String {
+    bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined(separator: " ")
   }
 }

@@ -27,7 +27,7 @@ public enum NPY {
       if magic.starts(with: data) {
         throw failure("truncated: only \(data.count) bytes, not even the magic string \\x93NUMPY")
       }
-      let found = data.prefix(magic.count).map(hexadecimal).joined(separator: " ")
+      let found = FileFormatError.hexadecimal(data.prefix(magic.count))
       let zip = data.starts(with: [0x50, 0x4B, 0x03, 0x04]) ? " (a ZIP archive: an .npz file?)" : ""
       throw failure("not a .npy file: it starts with \(found) instead of \\x93NUMPY\(zip)")
     }
@@ -127,10 +127,5 @@ public enum NPY {
   private static func paddedHeaderLength(_ count: Int, lengthFieldSize: Int) -> Int {
     let unpadded = magic.count + 2 + lengthFieldSize + count + 1
     return count + 1 + alignment - unpadded % alignment
-  }
-
-  /// "0A" for 10.
-  private static func hexadecimal(_ byte: UInt8) -> String {
-    (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
   }
 }
