@@ -29,7 +29,7 @@ extension BatchNorm {
     }
     var usesBatchStatistics = mode != .inference || !tracks
     var groups = usesBatchStatistics ? ghostBatches(batch: shape.batch, virtualBatchSize: configuration.virtualBatchSize) : [0..<shape.batch]
-    let smallestGroup = groups.map(\.count).min()! * shape.spatial
+    let smallestGroup = groups.map { $0.count }.min()! * shape.spatial
     if usesBatchStatistics && smallestGroup < 2 {
       guard configuration.singleValuePolicy == .useRunningStatistics, tracks else {
         throw .singleValuePerChannel(shape: shape)
@@ -126,7 +126,9 @@ extension BatchNorm {
     _ moments: [ChannelMoments], renormalization limits: RenormalizationLimits?
   ) -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar], renormalization: (r: [Scalar], d: [Scalar])?) {
     var coefficients = ChannelCoefficients<Scalar>(center: [], scale: [], shift: [])
+    coefficients.reserveCapacity(channels)
     var inverseStandardDeviations: [Scalar] = []
+    inverseStandardDeviations.reserveCapacity(channels)
     var factors: (r: [Scalar], d: [Scalar]) = ([], [])
     for (channel, channelMoments) in moments.enumerated() {
       let variance = channelMoments.biasedVariance
@@ -153,7 +155,9 @@ extension BatchNorm {
   /// γ/√(Var[x] + ε), shift β.
   private func runningCoefficients() -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar]) {
     var coefficients = ChannelCoefficients<Scalar>(center: runningStatistics.mean, scale: [], shift: [])
+    coefficients.reserveCapacity(channels)
     var inverseStandardDeviations: [Scalar] = []
+    inverseStandardDeviations.reserveCapacity(channels)
     for channel in 0..<channels {
       let inverse = BatchNormalization.inverseStandardDeviation(
         variance: Double(runningStatistics.variance[channel]), epsilon: configuration.epsilon)

@@ -10,6 +10,12 @@ struct ChannelCoefficients<Scalar: BatchNormScalar> {
   var center: [Scalar]
   var scale: [Scalar]
   var shift: [Scalar]
+
+  mutating func reserveCapacity(_ channels: Int) {
+    center.reserveCapacity(channels)
+    scale.reserveCapacity(channels)
+    shift.reserveCapacity(channels)
+  }
 }
 
 /// Writes y = (x − center[c])·scale[c] + shift[c] (then max(0, y) for `.relu`).
