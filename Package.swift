@@ -7,6 +7,7 @@ let package = Package(
     // MARK: Public API
     .library(name: "BatchNormalization", targets: ["BatchNormalization"]),
     .library(name: "FileFormats", targets: ["FileFormats"]),
+    .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
     .executable(name: "bn", targets: ["BatchNormCommand"]),
   ],
   dependencies: [
@@ -18,6 +19,21 @@ let package = Package(
     .target(name: "BatchNormalization"),
     // NPY and safetensors files, written atomically. Foundation only.
     .target(name: "FileFormats"),
+    // OpenBLAS's C interface (Debian's libopenblas-dev); Apple platforms use Accelerate.
+    .systemLibrary(
+      name: "CBLAS",
+      path: "Sources/CBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]
+    ),
+    // Tensors, layers, losses and metrics for small MLPs and CNNs; BLAS for every matrix product.
+    .target(
+      name: "NeuralNetwork",
+      dependencies: [
+        "BatchNormalization",
+        .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+      ]
+    ),
     // The `bn` command-line tool.
     .executableTarget(
       name: "BatchNormCommand",
@@ -35,6 +51,11 @@ let package = Package(
       exclude: ["Fixtures"]
     ),
     .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats"]),
+    .testTarget(
+      name: "NeuralNetworkTests",
+      dependencies: ["NeuralNetwork", "BatchNormalization"],
+      exclude: ["Fixtures"]
+    ),
     .testTarget(
       name: "BatchNormCommandTests",
       dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats"]
