@@ -7,6 +7,7 @@ let package = Package(
     // MARK: Public API
     .library(name: "BatchNormalization", targets: ["BatchNormalization"]),
     .library(name: "FileFormats", targets: ["FileFormats"]),
+    .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
     .executable(name: "bn", targets: ["BatchNormCommand"]),
   ],
   dependencies: [
@@ -27,6 +28,21 @@ let package = Package(
     ),
     // IDX (MNIST format, optionally gzipped) and CSV readers, Fashion-MNIST, synthetic data sets.
     .target(name: "Datasets", dependencies: ["FileFormats", "CZlib"]),
+    // OpenBLAS's C interface (Debian's libopenblas-dev); Apple platforms use Accelerate.
+    .systemLibrary(
+      name: "CBLAS",
+      path: "Sources/CBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]
+    ),
+    // Tensors, layers, losses and metrics for small MLPs and CNNs; BLAS for every matrix product.
+    .target(
+      name: "NeuralNetwork",
+      dependencies: [
+        "BatchNormalization",
+        .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+      ]
+    ),
     // The `bn` command-line tool.
     .executableTarget(
       name: "BatchNormCommand",
@@ -45,6 +61,11 @@ let package = Package(
     ),
     .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileFormats", "CZlib"]),
+    .testTarget(
+      name: "NeuralNetworkTests",
+      dependencies: ["NeuralNetwork", "BatchNormalization"],
+      exclude: ["Fixtures"]
+    ),
     .testTarget(
       name: "BatchNormCommandTests",
       dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats"]

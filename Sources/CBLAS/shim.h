@@ -1,0 +1,8 @@
+// The C interface of OpenBLAS, as Debian's libopenblas-dev installs it: cblas.h lives
+// in the directory that `pkg-config --cflags openblas` names, which SwiftPM adds to the
+// include path of this system library.
+#include <cblas.h>
+
+// OpenBLAS's thread-pool size. OpenBLAS's cblas.h declares it; a reference CBLAS header
+// found first on the include path would not, and an identical redeclaration is harmless.
+void openblas_set_num_threads(int num_threads);

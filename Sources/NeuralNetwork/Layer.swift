@@ -1,0 +1,135 @@
+/// One stage of a network: a forward map, its backward (vector–Jacobian) map, and the
+/// state an optimizer and a checkpoint need.
+///
+/// Layers are values. `forward` in ``ExecutionMode/training`` keeps what `backward`
+/// needs (usually the input, which costs no copy); the other modes keep nothing and
+/// release what training kept. `backward` returns ∂L/∂input for the last training
+/// forward call and ADDS ∂L/∂parameters into ``gradients``, so gradients of several
+/// batches accumulate until ``zeroGradients()``.
+///
+/// Names follow PyTorch's `state_dict`: ``parameterNames`` such as `["weight", "bias"]`,
+/// ``bufferNames`` such as `["running_mean", "running_var", "num_batches_tracked"]`;
+/// ``Sequential`` prefixes them with the layer's index ("0.weight").
+public protocol Layer<Scalar>: Sendable, CustomStringConvertible {
+  associatedtype Scalar: NetworkScalar
+
+  /// The layer applied to `input`.
+  /// - Throws: ``NetworkError/shapeMismatch(layer:expected:actual:)`` when the layer
+  ///   cannot take the input's shape, and the errors of batch normalization.
+  mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar>
+
+  /// ∂L/∂input of the last training-mode forward call, given ∂L/∂output; adds
+  /// ∂L/∂parameters into ``gradients``.
+  /// - Throws: ``NetworkError/missingTrainingForward(layer:)`` without such a call, and
+  ///   ``NetworkError/shapeMismatch(layer:expected:actual:)`` when `gradOutput` does
+  ///   not have the output's shape.
+  mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar>
+
+  /// The shape `forward` returns for an input of `inputShape`, so a network can check
+  /// that its layers chain before it computes anything.
+  /// - Throws: ``NetworkError/shapeMismatch(layer:expected:actual:)``.
+  func outputShape(forInputShape inputShape: [Int]) throws -> [Int]
+
+  /// The trainable tensors' `state_dict` names, in the order of ``parameters``.
+  var parameterNames: [String] { get }
+  /// The trainable tensors.
+  var parameters: [Tensor<Scalar>] { get }
+  /// ∂L/∂parameter for each of ``parameters``, accumulated by `backward`.
+  var gradients: [Tensor<Scalar>] { get }
+  /// Calls `body` with each parameter, in place, and its gradient: an optimizer's step
+  /// (`parameter.scalars[i] -= rate * gradient.scalars[i]`) without copying tensors.
+  /// `body` must keep each parameter's shape.
+  mutating func updateParameters(
+    _ body: (_ index: Int, _ parameter: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void)
+  /// Sets every gradient to zero.
+  mutating func zeroGradients()
+
+  /// The non-trainable state's `state_dict` names, in the order of ``buffers``; empty
+  /// by default.
+  var bufferNames: [String] { get }
+  /// The non-trainable state (batch normalization's running statistics); empty by default.
+  var buffers: [Tensor<Scalar>] { get }
+  /// Replaces every buffer, all or nothing (a checkpoint being loaded).
+  /// - Throws: ``NetworkError/stateCountMismatch(layer:expected:actual:)`` or
+  ///   ``NetworkError/stateShapeMismatch(layer:name:expected:actual:)``; the layer is
+  ///   then unchanged.
+  mutating func loadBuffers(_ buffers: [Tensor<Scalar>]) throws
+
+  /// Starts a recalibration pass: the next ``ExecutionMode/recalibration`` batch
+  /// replaces the running statistics instead of averaging into them. Does nothing by
+  /// default.
+  mutating func beginRecalibration()
+}
+
+extension Layer {
+  public var bufferNames: [String] { [] }
+  public var buffers: [Tensor<Scalar>] { [] }
+
+  public mutating func loadBuffers(_ buffers: [Tensor<Scalar>]) throws {
+    guard buffers.isEmpty else { throw NetworkError.stateCountMismatch(layer: description, expected: 0, actual: buffers.count) }
+  }
+
+  public mutating func beginRecalibration() {}
+
+  /// Replaces every parameter, all or nothing (a checkpoint being loaded); the
+  /// gradients are unchanged.
+  /// - Throws: ``NetworkError/stateCountMismatch(layer:expected:actual:)`` or
+  ///   ``NetworkError/stateShapeMismatch(layer:name:expected:actual:)``; the layer is
+  ///   then unchanged.
+  public mutating func loadParameters(_ newParameters: [Tensor<Scalar>]) throws {
+    try checkState(newParameters, against: parameters, names: parameterNames)
+    updateParameters { index, parameter, _ in parameter = newParameters[index] }
+  }
+
+  /// Checks that `loaded` has the count and shapes of `current`.
+  func checkState(_ loaded: [Tensor<Scalar>], against current: [Tensor<Scalar>], names: [String]) throws {
+    guard loaded.count == current.count else {
+      throw NetworkError.stateCountMismatch(layer: description, expected: current.count, actual: loaded.count)
+    }
+    for (index, (new, old)) in zip(loaded, current).enumerated() {
+      guard new.shape == old.shape, new.scalars.count == old.scalars.count else {
+        throw NetworkError.stateShapeMismatch(layer: description, name: names[index], expected: old.shape, actual: new.shape)
+      }
+    }
+  }
+
+  /// The output shape for `input`, after checking that its scalars match its shape.
+  func checkedOutputShape(for input: Tensor<Scalar>) throws -> [Int] {
+    try checkConsistent(input)
+    return try outputShape(forInputShape: input.shape)
+  }
+
+  /// Throws unless `gradOutput` has the shape of the output it is the gradient of.
+  func checkGradient(_ gradOutput: Tensor<Scalar>, outputShape: [Int]) throws {
+    try checkConsistent(gradOutput)
+    guard gradOutput.shape == outputShape else {
+      throw NetworkError.shapeMismatch(layer: description, expected: "a gradient of shape \(outputShape)", actual: gradOutput.shape)
+    }
+  }
+
+  /// The error for an input this layer cannot take.
+  func shapeMismatch(expected: String, actual: [Int]) -> NetworkError {
+    .shapeMismatch(layer: description, expected: expected, actual: actual)
+  }
+}
+
+/// Throws unless `tensor.scalars.count` is the product of `tensor.shape`.
+func checkConsistent<Scalar>(_ tensor: Tensor<Scalar>) throws {
+  guard tensor.shape.allSatisfy({ $0 >= 0 }), Tensor<Scalar>.elementCount(of: tensor.shape) == tensor.scalars.count else {
+    throw NetworkError.inconsistentTensor(shape: tensor.shape, scalarCount: tensor.scalars.count)
+  }
+}
+
+/// A layer without trainable parameters (activations, pooling, dropout, reshaping):
+/// empty parameter lists and nothing to update.
+public protocol ParameterlessLayer: Layer {}
+
+extension ParameterlessLayer {
+  public var parameterNames: [String] { [] }
+  public var parameters: [Tensor<Scalar>] { [] }
+  public var gradients: [Tensor<Scalar>] { [] }
+  public mutating func updateParameters(
+    _ body: (_ index: Int, _ parameter: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void
+  ) {}
+  public mutating func zeroGradients() {}
+}

@@ -1,0 +1,200 @@
+import BatchNormalization
+
+/// Which inputs a ``BatchNormLayer`` takes, named as PyTorch names the modules.
+public enum BatchNormKind: String, Sendable, Hashable, CaseIterable {
+  /// `BatchNorm1d`: features [N, C], or sequences [N, C, L]; statistics per feature
+  /// over the batch (and the length).
+  case batchNorm1d = "BatchNorm1d"
+  /// `BatchNorm2d`: images [N, C, H, W]; statistics per channel over the batch and
+  /// every position (the paper's convolutional form, §3.2).
+  case batchNorm2d = "BatchNorm2d"
+}
+
+/// Batch normalization as a layer (Ioffe & Szegedy 2015, arXiv 1502.03167): the core's
+/// ``BatchNorm`` value, driven by the network's ``ExecutionMode``:
+///
+/// | network mode | core mode |
+/// |---|---|
+/// | ``ExecutionMode/training`` | ``BatchNormMode/training``: batch statistics, running statistics updated |
+/// | ``ExecutionMode/inference`` | ``BatchNormMode/inference``: running statistics, unchanged |
+/// | ``ExecutionMode/recalibration`` | ``BatchNormMode/recalibration``: exact population statistics (Algorithm 2) |
+///
+/// ``modeOverride`` replaces that choice in every network mode, for example
+/// ``BatchNormMode/inference`` to freeze the statistics while fine-tuning (gradients
+/// still flow, dx = dy·γ/√(Var[x] + ε)). Backward is available after a training-mode
+/// network pass, whatever core mode it used.
+///
+/// Parameters are `weight` (γ) and `bias` (β); buffers are `running_mean`,
+/// `running_var` and `num_batches_tracked` (a count, held as a scalar of shape []), as
+/// in PyTorch's `state_dict`. Settings (momentum, ε, ghost batches, Batch
+/// Renormalization, …) are the core's ``BatchNormConfiguration``.
+public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
+  /// Which input shapes the layer takes.
+  public let kind: BatchNormKind
+  /// The core layer: γ, β, running statistics and configuration.
+  public private(set) var normalization: BatchNorm<Scalar>
+  /// A core mode used in every network mode instead of the mapped one; nil maps.
+  public var modeOverride: BatchNormMode?
+  /// ∂L/∂γ, accumulated by backward; empty when the layer is not affine.
+  public private(set) var scaleGradient: Tensor<Scalar>
+  /// ∂L/∂β, accumulated by backward; empty when the layer is not affine.
+  public private(set) var shiftGradient: Tensor<Scalar>
+  /// What the last training-mode forward call did to the running statistics.
+  public private(set) var lastRunningStatisticsUpdate: RunningStatisticsUpdate = .unchanged
+  /// What backward needs from the last training-mode forward call.
+  private var saved: (input: Tensor<Scalar>, context: BatchNormContext<Scalar>)?
+
+  /// A layer with γ = 1, β = 0, running mean 0 and running variance 1.
+  /// - Throws: ``BatchNormError`` for a channel count below 1 or a configuration out of range.
+  public init(_ kind: BatchNormKind, channels: Int, configuration: BatchNormConfiguration = .pytorch) throws {
+    self.kind = kind
+    self.normalization = try BatchNorm(channels: channels, configuration: configuration)
+    let parameterShape = configuration.isAffine ? [channels] : [0]
+    self.scaleGradient = Tensor(zeros: parameterShape)
+    self.shiftGradient = Tensor(zeros: parameterShape)
+  }
+
+  /// C, the channels (features) normalized.
+  public var channels: Int { normalization.channels }
+
+  /// The core's settings. Whether the layer is affine or tracks running statistics
+  /// decides which tensors it has, so those two cannot change.
+  public var configuration: BatchNormConfiguration {
+    get { normalization.configuration }
+    set {
+      precondition(
+        newValue.isAffine == configuration.isAffine
+          && newValue.tracksRunningStatistics == configuration.tracksRunningStatistics,
+        "\(description): isAffine and tracksRunningStatistics are fixed when the layer is made")
+      normalization.configuration = newValue
+    }
+  }
+
+  public var description: String { "\(kind.rawValue)(\(channels))" }
+
+  public func outputShape(forInputShape inputShape: [Int]) throws -> [Int] {
+    let ranks = kind == .batchNorm1d ? [2, 3] : [4]
+    guard ranks.contains(inputShape.count), inputShape.allSatisfy({ $0 > 0 }), inputShape[1] == channels else {
+      let expected = kind == .batchNorm1d ? "[N, \(channels)] or [N, \(channels), L]" : "[N, \(channels), H, W]"
+      throw shapeMismatch(expected: expected, actual: inputShape)
+    }
+    return inputShape
+  }
+
+  /// The core mode for a network mode, unless ``modeOverride`` is set.
+  public func batchNormMode(for mode: ExecutionMode) -> BatchNormMode {
+    if let modeOverride { return modeOverride }
+    switch mode {
+    case .training: return .training
+    case .inference: return .inference
+    case .recalibration: return .recalibration
+    }
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
+    let shape = try checkedOutputShape(for: input)
+    let batchNormShape = try BatchNormShape(dimensions: shape)
+    let batchNormMode = batchNormMode(for: mode)
+    // The core's buffer form, called from this specialized code, allocates nothing but `output`.
+    var output = [Scalar](repeating: 0, count: input.scalars.count)
+    let context = try input.scalars.withUnsafeBufferPointer { input in
+      try output.withUnsafeMutableBufferPointer { output in
+        try normalization.forward(input, shape: batchNormShape, mode: batchNormMode, into: output)
+      }
+    }
+    if mode == .training {
+      saved = (input, context)
+      lastRunningStatisticsUpdate = context.runningStatisticsUpdate
+    } else {
+      saved = nil
+    }
+    return Tensor(shape: shape, scalars: output)
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar> {
+    guard let (input, context) = saved else { throw NetworkError.missingTrainingForward(layer: description) }
+    try checkGradient(gradOutput, outputShape: input.shape)
+    var gradInput = [Scalar](repeating: 0, count: input.scalars.count)
+    let gradients = try gradOutput.scalars.withUnsafeBufferPointer { gradOutput in
+      try input.scalars.withUnsafeBufferPointer { input in
+        try gradInput.withUnsafeMutableBufferPointer { gradInput in
+          try normalization.backward(gradOutput, input: input, context: context, into: gradInput)
+        }
+      }
+    }
+    if configuration.isAffine {
+      for channel in 0..<channels {
+        scaleGradient.scalars[channel] += gradients.scale[channel]
+        shiftGradient.scalars[channel] += gradients.shift[channel]
+      }
+    }
+    return Tensor(shape: input.shape, scalars: gradInput)
+  }
+
+  public var parameterNames: [String] { configuration.isAffine ? ["weight", "bias"] : [] }
+
+  public var parameters: [Tensor<Scalar>] {
+    guard configuration.isAffine else { return [] }
+    return [Tensor(shape: [channels], scalars: normalization.scale), Tensor(shape: [channels], scalars: normalization.shift)]
+  }
+
+  public var gradients: [Tensor<Scalar>] { configuration.isAffine ? [scaleGradient, shiftGradient] : [] }
+
+  public mutating func updateParameters(
+    _ body: (_ index: Int, _ parameter: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void
+  ) {
+    guard configuration.isAffine else { return }
+    // Move γ and β out of the core while `body` writes them, so they are never copied.
+    var scale = Tensor(shape: [channels], scalars: normalization.scale)
+    normalization.scale = []
+    body(0, &scale, scaleGradient)
+    normalization.scale = scale.scalars
+    var shift = Tensor(shape: [channels], scalars: normalization.shift)
+    normalization.shift = []
+    body(1, &shift, shiftGradient)
+    normalization.shift = shift.scalars
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func zeroGradients() {
+    scaleGradient.setToZero()
+    shiftGradient.setToZero()
+  }
+
+  public var bufferNames: [String] {
+    configuration.tracksRunningStatistics ? ["running_mean", "running_var", "num_batches_tracked"] : []
+  }
+
+  public var buffers: [Tensor<Scalar>] {
+    guard configuration.tracksRunningStatistics else { return [] }
+    let running = normalization.runningStatistics
+    return [
+      Tensor(shape: [channels], scalars: running.mean), Tensor(shape: [channels], scalars: running.variance),
+      Tensor(shape: [], scalars: [Scalar(running.batchesSeen)]),
+    ]
+  }
+
+  /// Replaces the running statistics: mean [C], variance [C] and the batches seen, a
+  /// whole number ≥ 0 of shape [].
+  public mutating func loadBuffers(_ newBuffers: [Tensor<Scalar>]) throws {
+    try checkState(newBuffers, against: buffers, names: bufferNames)
+    guard newBuffers.count == 3 else { return }
+    let batchesSeen = newBuffers[2].scalars[0]
+    guard batchesSeen >= 0, batchesSeen == batchesSeen.rounded(), batchesSeen < Scalar(Int.max) else {
+      throw NetworkError.invalidParameter(
+        layer: description, name: "num_batches_tracked", value: Double(batchesSeen), allowed: "a whole number ≥ 0")
+    }
+    normalization.runningStatistics.mean = newBuffers[0].scalars
+    normalization.runningStatistics.variance = newBuffers[1].scalars
+    normalization.runningStatistics.batchesSeen = Int(batchesSeen)
+  }
+
+  public mutating func beginRecalibration() {
+    normalization.runningStatistics.beginRecalibration()
+  }
+}

@@ -1,0 +1,162 @@
+/// A 2-D convolution (cross-correlation, as `torch.nn.Conv2d`) over NCHW images:
+/// ```
+/// y[n, o, oy, ox] = b[o] + Σ_{c,i,j} W[o, c, i, j] · x[n, c, oy·s − p + i, ox·s − p + j]
+/// x: [N, C, H, W],  W: [out, C, kh, kw],  y: [N, out, Ho, Wo],  Ho = (H + 2p − kh)/s + 1
+/// ```
+/// with zero padding p and stride s. Each sample is unfolded into a [K, P] column
+/// matrix (im2col, K = C·kh·kw, P = Ho·Wo) and multiplied by BLAS:
+/// ```
+/// forward:  y_n = W·columns_n               [out, K]·[K, P]
+/// backward: ∂L/∂W += ∂L/∂y_n · columns_nᵀ   ∂L/∂columns = Wᵀ·∂L/∂y_n, folded back by col2im
+/// ```
+/// The column matrices live in a workspace the layer reuses; backward unfolds the
+/// saved input again instead of keeping N of them (see Kernels/Convolution.swift).
+public struct Conv2d<Scalar: NetworkScalar>: Layer {
+  /// W, [out, in, kh, kw] (PyTorch's `weight`).
+  public private(set) var weight: Tensor<Scalar>
+  /// b, [out] (PyTorch's `bias`), or nil for a layer without bias.
+  public private(set) var bias: Tensor<Scalar>?
+  /// The step between windows, in both directions.
+  public let stride: Int
+  /// The zeros added on every side of each image.
+  public let padding: Int
+  /// ∂L/∂W, accumulated by backward.
+  public private(set) var weightGradient: Tensor<Scalar>
+  /// ∂L/∂b, accumulated by backward.
+  public private(set) var biasGradient: Tensor<Scalar>?
+  /// The input of the last training-mode forward call.
+  private var savedInput: Tensor<Scalar>?
+  /// One sample's column matrix, reused by every call.
+  private var columns: [Scalar] = []
+  /// The gradient of one sample's column matrix, reused by every backward call.
+  private var columnGradient: [Scalar] = []
+
+  /// A layer with square kernels and weights from `initializer` (PyTorch's default
+  /// unless told otherwise).
+  /// - Throws: ``NetworkError/invalidParameter(layer:name:value:allowed:)`` for a count,
+  ///   kernel size or stride below 1 or a negative padding.
+  public init(
+    inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+    hasBias: Bool = true, initializer: Initializer = .pytorchDefault, using generator: inout some RandomNumberGenerator
+  ) throws {
+    let counts = [("input channels", inputChannels), ("output channels", outputChannels), ("kernel size", kernelSize)]
+    for (name, value) in counts where value < 1 {
+      throw NetworkError.invalidParameter(layer: "Conv2d", name: name, value: Double(value), allowed: "≥ 1")
+    }
+    let shape = [outputChannels, inputChannels, kernelSize, kernelSize]
+    let weight: Tensor<Scalar> = initializer.weight(shape: shape, using: &generator)
+    let fanIn = Initializer.fans(ofWeightShape: shape).fanIn
+    let bias: Tensor<Scalar>? = hasBias ? initializer.bias(count: outputChannels, fanIn: fanIn, using: &generator) : nil
+    try self.init(weight: weight, bias: bias, stride: stride, padding: padding)
+  }
+
+  /// A layer with the given weight [out, in, kh, kw] and bias [out].
+  /// - Throws: ``NetworkError/shapeMismatch(layer:expected:actual:)`` for other shapes,
+  ///   ``NetworkError/invalidParameter(layer:name:value:allowed:)`` for a stride below
+  ///   1 or a negative padding.
+  public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>?, stride: Int = 1, padding: Int = 0) throws {
+    guard stride >= 1 else {
+      throw NetworkError.invalidParameter(layer: "Conv2d", name: "stride", value: Double(stride), allowed: "≥ 1")
+    }
+    guard padding >= 0 else {
+      throw NetworkError.invalidParameter(layer: "Conv2d", name: "padding", value: Double(padding), allowed: "≥ 0")
+    }
+    try checkConsistent(weight)
+    guard weight.shape.count == 4, weight.shape.allSatisfy({ $0 > 0 }) else {
+      throw NetworkError.shapeMismatch(layer: "Conv2d", expected: "a weight [out, in, kh, kw]", actual: weight.shape)
+    }
+    if let bias {
+      try checkConsistent(bias)
+      guard bias.shape == [weight.shape[0]] else {
+        throw NetworkError.shapeMismatch(layer: "Conv2d", expected: "a bias [\(weight.shape[0])]", actual: bias.shape)
+      }
+    }
+    self.weight = weight
+    self.bias = bias
+    self.stride = stride
+    self.padding = padding
+    self.weightGradient = Tensor(zeros: weight.shape)
+    self.biasGradient = bias.map { Tensor(zeros: $0.shape) }
+  }
+
+  /// The channels of the input.
+  public var inputChannels: Int { weight.shape[1] }
+  /// The channels of the output.
+  public var outputChannels: Int { weight.shape[0] }
+  /// kh and kw.
+  public var kernelSize: (height: Int, width: Int) { (weight.shape[2], weight.shape[3]) }
+
+  public var description: String {
+    let kernel = kernelSize.height == kernelSize.width ? "\(kernelSize.height)" : "\(kernelSize.height)×\(kernelSize.width)"
+    return "Conv2d(\(inputChannels), \(outputChannels), kernel: \(kernel), stride: \(stride), padding: \(padding)"
+      + (bias == nil ? ", bias: false)" : ")")
+  }
+
+  public func outputShape(forInputShape inputShape: [Int]) throws -> [Int] {
+    let geometry = try self.geometry(forInputShape: inputShape)
+    return [inputShape[0], outputChannels, geometry.outputHeight, geometry.outputWidth]
+  }
+
+  /// The convolution's sizes for an input [N, C, H, W], checked.
+  private func geometry(forInputShape shape: [Int]) throws -> ConvolutionGeometry {
+    let kernel = kernelSize
+    guard shape.count == 4, shape.allSatisfy({ $0 > 0 }), shape[1] == inputChannels,
+      shape[2] + 2 * padding >= kernel.height, shape[3] + 2 * padding >= kernel.width
+    else {
+      throw shapeMismatch(
+        expected: "[N, \(inputChannels), H, W] with H, W + 2·\(padding) ≥ the kernel \(kernel.height)×\(kernel.width)",
+        actual: shape)
+    }
+    return ConvolutionGeometry(
+      channels: shape[1], height: shape[2], width: shape[3], kernelHeight: kernel.height, kernelWidth: kernel.width,
+      stride: stride, padding: padding)
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
+    try checkConsistent(input)
+    let geometry = try self.geometry(forInputShape: input.shape)
+    let batch = input.shape[0]
+    let positions = geometry.outputPositions
+    var output = [Scalar](repeating: 0, count: batch * outputChannels * positions)
+    convolutionForward(
+      input: input.scalars, weight: weight.scalars, bias: bias?.scalars, geometry: geometry, batch: batch,
+      outputChannels: outputChannels, columns: &columns, output: &output)
+    savedInput = mode == .training ? input : nil
+    return Tensor(shape: [batch, outputChannels, geometry.outputHeight, geometry.outputWidth], scalars: output)
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar> {
+    guard let input = savedInput else { throw NetworkError.missingTrainingForward(layer: description) }
+    let geometry = try self.geometry(forInputShape: input.shape)
+    let batch = input.shape[0]
+    try checkGradient(gradOutput, outputShape: [batch, outputChannels, geometry.outputHeight, geometry.outputWidth])
+    var gradInput = [Scalar](repeating: 0, count: input.scalars.count)
+    convolutionBackward(
+      input: input.scalars, gradOutput: gradOutput.scalars, weight: weight.scalars, geometry: geometry, batch: batch,
+      outputChannels: outputChannels, columns: &columns, columnGradient: &columnGradient,
+      weightGradient: &weightGradient.scalars, biasGradient: &biasGradient, gradInput: &gradInput)
+    return Tensor(shape: input.shape, scalars: gradInput)
+  }
+
+  public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
+  public var parameters: [Tensor<Scalar>] { [weight] + (bias.map { [$0] } ?? []) }
+  public var gradients: [Tensor<Scalar>] { [weightGradient] + (biasGradient.map { [$0] } ?? []) }
+
+  public mutating func updateParameters(
+    _ body: (_ index: Int, _ parameter: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void
+  ) {
+    body(0, &weight, weightGradient)
+    if bias != nil { body(1, &bias!, biasGradient!) }
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func zeroGradients() {
+    weightGradient.setToZero()
+    biasGradient?.setToZero()
+  }
+}

@@ -1,0 +1,134 @@
+/// A fully connected layer, as `torch.nn.Linear`:
+/// ```
+/// y = x·Wᵀ + b      x: [N, in],  W: [out, in],  b: [out],  y: [N, out]
+/// backward: ∂L/∂W += (∂L/∂y)ᵀ·x,  ∂L/∂b += Σ_rows ∂L/∂y,  ∂L/∂x = ∂L/∂y·W
+/// ```
+/// An input of higher rank, such as images [N, C, H, W] with C·H·W = in, is flattened
+/// to [N, in] implicitly, and its gradient comes back in the input's shape. All three
+/// products are one BLAS call each.
+public struct Linear<Scalar: NetworkScalar>: Layer {
+  /// W, [out, in] (PyTorch's `weight`).
+  public private(set) var weight: Tensor<Scalar>
+  /// b, [out] (PyTorch's `bias`), or nil for a layer without bias.
+  public private(set) var bias: Tensor<Scalar>?
+  /// ∂L/∂W, accumulated by backward.
+  public private(set) var weightGradient: Tensor<Scalar>
+  /// ∂L/∂b, accumulated by backward.
+  public private(set) var biasGradient: Tensor<Scalar>?
+  /// The input of the last training-mode forward call.
+  private var savedInput: Tensor<Scalar>?
+
+  /// A layer with weights from `initializer` (PyTorch's default unless told otherwise).
+  /// - Throws: ``NetworkError/invalidParameter(layer:name:value:allowed:)`` for a
+  ///   feature count below 1.
+  public init(
+    inputFeatures: Int, outputFeatures: Int, hasBias: Bool = true, initializer: Initializer = .pytorchDefault,
+    using generator: inout some RandomNumberGenerator
+  ) throws {
+    for (name, value) in [("input features", inputFeatures), ("output features", outputFeatures)] where value < 1 {
+      throw NetworkError.invalidParameter(layer: "Linear", name: name, value: Double(value), allowed: "≥ 1")
+    }
+    let weight: Tensor<Scalar> = initializer.weight(shape: [outputFeatures, inputFeatures], using: &generator)
+    let bias: Tensor<Scalar>? =
+      hasBias ? initializer.bias(count: outputFeatures, fanIn: inputFeatures, using: &generator) : nil
+    try self.init(weight: weight, bias: bias)
+  }
+
+  /// A layer with the given weight [out, in] and bias [out].
+  /// - Throws: ``NetworkError/shapeMismatch(layer:expected:actual:)`` for other shapes.
+  public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>?) throws {
+    try checkConsistent(weight)
+    guard weight.shape.count == 2, weight.shape.allSatisfy({ $0 > 0 }) else {
+      throw NetworkError.shapeMismatch(layer: "Linear", expected: "a weight [out, in]", actual: weight.shape)
+    }
+    if let bias {
+      try checkConsistent(bias)
+      guard bias.shape == [weight.shape[0]] else {
+        throw NetworkError.shapeMismatch(layer: "Linear", expected: "a bias [\(weight.shape[0])]", actual: bias.shape)
+      }
+    }
+    self.weight = weight
+    self.bias = bias
+    self.weightGradient = Tensor(zeros: weight.shape)
+    self.biasGradient = bias.map { Tensor(zeros: $0.shape) }
+  }
+
+  /// in, the features of one sample.
+  public var inputFeatures: Int { weight.shape[1] }
+  /// out, the features of the output.
+  public var outputFeatures: Int { weight.shape[0] }
+
+  public var description: String {
+    "Linear(\(inputFeatures), \(outputFeatures)\(bias == nil ? ", bias: false" : ""))"
+  }
+
+  public func outputShape(forInputShape inputShape: [Int]) throws -> [Int] {
+    guard inputShape.count >= 2, inputShape.allSatisfy({ $0 > 0 }),
+      inputShape.dropFirst().reduce(1, *) == inputFeatures
+    else { throw shapeMismatch(expected: "[N, \(inputFeatures)] (or [N, …] with \(inputFeatures) features per sample)", actual: inputShape) }
+    return [inputShape[0], outputFeatures]
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
+    let shape = try checkedOutputShape(for: input)
+    let batch = shape[0]
+    // Start from the bias in every row, then add x·Wᵀ (β = 1), or overwrite zeros (β = 0).
+    var output: [Scalar]
+    if let bias {
+      output = [Scalar]()
+      output.reserveCapacity(batch * outputFeatures)
+      for _ in 0..<batch { output.append(contentsOf: bias.scalars) }
+    } else {
+      output = [Scalar](repeating: 0, count: batch * outputFeatures)
+    }
+    Scalar.gemm(
+      transposeB: true, m: batch, n: outputFeatures, k: inputFeatures, a: input.scalars, b: weight.scalars,
+      beta: bias == nil ? 0 : 1, c: &output)
+    savedInput = mode == .training ? input : nil
+    return Tensor(shape: shape, scalars: output)
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar> {
+    guard let input = savedInput else { throw NetworkError.missingTrainingForward(layer: description) }
+    let (batch, inputFeatures, outputFeatures) = (input.shape[0], self.inputFeatures, self.outputFeatures)
+    try checkGradient(gradOutput, outputShape: [batch, outputFeatures])
+    // ∂L/∂W [out, in] += (∂L/∂y)ᵀ [out, N] · x [N, in]
+    Scalar.gemm(
+      transposeA: true, m: outputFeatures, n: inputFeatures, k: batch, a: gradOutput.scalars, b: input.scalars,
+      beta: 1, c: &weightGradient.scalars)
+    if biasGradient != nil {
+      gradOutput.scalars.withUnsafeBufferPointer { gradOutput in
+        biasGradient!.scalars.withUnsafeMutableBufferPointer { sums in
+          addColumnSums(of: gradOutput, rows: batch, columns: outputFeatures, into: sums)
+        }
+      }
+    }
+    // ∂L/∂x [N, in] = ∂L/∂y [N, out] · W [out, in]
+    var gradInput = [Scalar](repeating: 0, count: input.scalars.count)
+    Scalar.gemm(
+      m: batch, n: inputFeatures, k: outputFeatures, a: gradOutput.scalars, b: weight.scalars, c: &gradInput)
+    return Tensor(shape: input.shape, scalars: gradInput)
+  }
+
+  public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
+  public var parameters: [Tensor<Scalar>] { [weight] + (bias.map { [$0] } ?? []) }
+  public var gradients: [Tensor<Scalar>] { [weightGradient] + (biasGradient.map { [$0] } ?? []) }
+
+  public mutating func updateParameters(
+    _ body: (_ index: Int, _ parameter: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void
+  ) {
+    body(0, &weight, weightGradient)
+    if bias != nil { body(1, &bias!, biasGradient!) }
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func zeroGradients() {
+    weightGradient.setToZero()
+    biasGradient?.setToZero()
+  }
+}

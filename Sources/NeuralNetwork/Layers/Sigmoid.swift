@@ -1,0 +1,40 @@
+/// The logistic function, elementwise on any shape:
+/// ```
+/// y = σ(x) = 1/(1 + e⁻ˣ)          backward: ∂L/∂x = ∂L/∂y · y·(1 − y)
+/// ```
+/// computed as eˣ/(1 + eˣ) for x < 0, so no exponential overflows.
+public struct Sigmoid<Scalar: NetworkScalar>: ParameterlessLayer {
+  /// The output of the last training-mode forward call.
+  private var savedOutput: Tensor<Scalar>?
+
+  public init() {}
+
+  public var description: String { "Sigmoid" }
+
+  public func outputShape(forInputShape inputShape: [Int]) throws -> [Int] { inputShape }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
+    try checkConsistent(input)
+    let output = Tensor(shape: input.shape, scalars: input.scalars.map(Self.logistic))
+    savedOutput = mode == .training ? output : nil
+    return output
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar> {
+    guard let output = savedOutput else { throw NetworkError.missingTrainingForward(layer: description) }
+    try checkGradient(gradOutput, outputShape: output.shape)
+    return Tensor(shape: output.shape, scalars: combined(gradOutput.scalars, output.scalars) { $0 * $1 * (1 - $1) })
+  }
+
+  /// σ(x) without overflow for large |x|.
+  @inline(__always)
+  static func logistic(_ x: Scalar) -> Scalar {
+    if x >= 0 { return 1 / (1 + Scalar.exponential(-x)) }
+    let e = Scalar.exponential(x)
+    return e / (1 + e)
+  }
+}

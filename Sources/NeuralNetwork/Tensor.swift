@@ -1,0 +1,49 @@
+/// A dense array of scalars with a shape, in row-major (C) order: the last dimension
+/// varies fastest, so an image batch [N, C, H, W] is NCHW and a matrix [rows, columns]
+/// is stored row by row.
+///
+/// A value: copies share storage until one of them is written (Array's copy-on-write),
+/// so passing a tensor to a layer, which keeps it for backward, costs no copy.
+/// Nothing checks that ``shape`` and ``scalars`` agree after they are assigned
+/// separately; layers check before they compute.
+public struct Tensor<Scalar: NetworkScalar>: Hashable, Sendable {
+  /// The size of every dimension.
+  public var shape: [Int]
+  /// The elements in row-major order; `scalars.count` is the product of ``shape``.
+  public var scalars: [Scalar]
+
+  /// A tensor of `shape` holding `scalars` in row-major order.
+  /// - Precondition: no dimension is negative and `scalars.count` is their product.
+  public init(shape: [Int], scalars: [Scalar]) {
+    precondition(shape.allSatisfy { $0 >= 0 }, "tensor shape \(shape) has a negative dimension")
+    precondition(
+      Self.elementCount(of: shape) == scalars.count,
+      "tensor shape \(shape) needs \(Self.elementCount(of: shape)) scalars, got \(scalars.count)")
+    self.shape = shape
+    self.scalars = scalars
+  }
+
+  /// A tensor of `shape` filled with zeros.
+  public init(zeros shape: [Int]) {
+    self.init(shape: shape, scalars: Array(repeating: 0, count: Self.elementCount(of: shape)))
+  }
+
+  /// The number of elements, the product of ``shape`` (1 for a scalar's shape []).
+  public var elementCount: Int { scalars.count }
+
+  /// The same scalars seen with another shape of the same element count (no copy).
+  /// - Precondition: the element counts agree.
+  public func reshaped(_ newShape: [Int]) -> Tensor {
+    Tensor(shape: newShape, scalars: scalars)
+  }
+
+  /// Sets every scalar to zero in place, keeping the storage.
+  mutating func setToZero() {
+    scalars.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+  }
+
+  /// The product of `shape`'s dimensions.
+  static func elementCount(of shape: [Int]) -> Int {
+    shape.reduce(1, *)
+  }
+}
