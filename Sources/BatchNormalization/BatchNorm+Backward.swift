@@ -77,6 +77,8 @@ extension BatchNorm {
   }
 
   /// The array form of ``backward(_:input:context:into:)``.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(
     _ gradOutput: [Scalar], input: [Scalar], context: BatchNormContext<Scalar>
   ) throws(BatchNormError) -> (gradInput: [Scalar], parameters: ParameterGradients<Scalar>) {

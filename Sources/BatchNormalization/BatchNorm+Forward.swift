@@ -96,6 +96,8 @@ extension BatchNorm {
   }
 
   /// The array form of ``forward(_:shape:mode:into:)``.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func forward(
     _ input: [Scalar], shape: BatchNormShape, mode: BatchNormMode
   ) throws(BatchNormError) -> (output: [Scalar], context: BatchNormContext<Scalar>) {

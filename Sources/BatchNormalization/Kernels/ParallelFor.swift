@@ -40,8 +40,9 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 /// thread, and runs `body` on each. Runs serially when `count · costPerItem` is below
 /// `minimumParallelWork` or one thread is set, so small tensors never start a thread.
 ///
-/// `body` must write only to what its own range owns.
-func parallelFor(
+/// `body` must write only to what its own range owns. `package` so that the training
+/// stack's kernels share the one thread setting and the one loop.
+package func parallelFor(
   _ count: Int, costPerItem: Int, minimumParallelWork: Int = 1 << 16,
   _ body: (Range<Int>) -> Void
 ) {
