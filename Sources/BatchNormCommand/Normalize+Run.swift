@@ -26,6 +26,10 @@ extension Normalize {
     let (y, context): ([Scalar], BatchNormContext<Scalar>)
     do {
       (y, context) = try layer.forward(x, shape: shape, mode: mode.batchNormMode)
+    } catch .singleValuePerChannel {
+      throw CommandError(
+        "\(input): training needs more than 1 value per channel, but shape \(array.shape) has 1; "
+          + "use a larger batch, or --mode inference --state FILE")
     } catch {
       throw CommandError("\(input): \(error)")
     }
@@ -143,6 +147,8 @@ extension Normalize {
       printError("warning: the batch has NaN or infinite statistics; the running statistics were NOT updated")
     }
     guard !quiet else { return }
+    let written = [output, gradInput, gradScale, gradShift, saveState].compactMap { $0 }
+    print("wrote \(written.joined(separator: ", "))")
     if let statistics = context.batchStatistics {
       print(StatisticsTable.render(statistics))
     } else {

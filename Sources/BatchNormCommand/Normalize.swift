@@ -26,10 +26,10 @@ struct Normalize: ParsableCommand {
       and bias when the layer has them. A state file's weight and bias are used when \
       --scale and --shift are not given.
 
-      Example (compare with torch.nn.functional.batch_norm):
+      Examples (compare with torch.nn.BatchNorm2d):
         bn normalize x.npy --output y.npy --save-state state.safetensors
-        bn normalize x.npy --output y.npy --mode inference --state state.safetensors \\
-          --grad-output dy.npy --grad-input dx.npy
+        bn normalize x.npy -o y.npy --mode inference --state state.safetensors
+        bn normalize x.npy -o y.npy --grad-output dy.npy --grad-input dx.npy
       """
   )
 
@@ -67,7 +67,7 @@ struct Normalize: ParsableCommand {
   @Option(parsing: .unconditional, help: "ε, added to the variance before the square root.")
   var epsilon: Double = 1e-5
 
-  @Option(parsing: .unconditional, help: "Weight of the new batch in the running statistics (PyTorch convention; Keras' 0.99 is 0.01 here).")
+  @Option(parsing: .unconditional, help: "Weight of the new batch in the running statistics, default 0.1 (PyTorch convention; Keras' 0.99 is 0.01 here).")
   var momentum: Double?
 
   @Flag(help: "Average the running statistics exactly over all batches (PyTorch's momentum=None).")
@@ -94,27 +94,33 @@ struct Normalize: ParsableCommand {
   @Option(help: "Where to write ∂loss/∂β (.npy). Requires --grad-output.")
   var gradShift: String?
 
-  @Option(help: "Threads for the kernels (default: all processors). Results do not depend on it.")
+  @Option(parsing: .unconditional, help: "Threads for the kernels (default: all processors). Results do not depend on it.")
   var threads: Int?
 
   @Flag(name: .shortAndLong, help: "Print nothing but errors and warnings.")
   var quiet = false
 
-  func validate() throws {
-    if momentum != nil && cumulative { throw ValidationError("give either --momentum or --cumulative, not both") }
+  /// Option combinations that cannot work: a one-line error before anything is read.
+  func checkOptions() throws {
+    if momentum != nil && cumulative { throw CommandError("give either --momentum or --cumulative, not both") }
     if gradOutput == nil && (gradInput != nil || gradScale != nil || gradShift != nil) {
-      throw ValidationError("--grad-input, --grad-scale and --grad-shift need --grad-output")
+      throw CommandError("--grad-input, --grad-scale and --grad-shift need --grad-output")
     }
     if gradOutput != nil && gradInput == nil && gradScale == nil && gradShift == nil {
-      throw ValidationError("--grad-output needs somewhere to write: --grad-input, --grad-scale or --grad-shift")
+      throw CommandError("--grad-output needs somewhere to write: --grad-input, --grad-scale or --grad-shift")
     }
     if mode == .inference && state == nil {
-      throw ValidationError("--mode inference needs running statistics: pass --state STATE.safetensors")
+      throw CommandError("--mode inference needs running statistics: pass --state STATE.safetensors")
     }
-    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    if let threads, threads < 1 { throw CommandError("--threads must be at least 1, got \(threads)") }
+    if let momentum, momentum > 0.5, momentum <= 1 {
+      printError(
+        "warning: --momentum \(momentum) puts that weight on the NEW batch (PyTorch convention); Keras' or Flax's 0.99 is 0.01 here")
+    }
   }
 
   func run() throws {
+    try checkOptions()
     if let threads { ComputeThreads.count = threads }
     let array = try NPY.read(contentsOf: URL(fileURLWithPath: input))
     switch array.elements {

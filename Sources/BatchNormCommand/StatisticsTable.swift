@@ -21,7 +21,7 @@ enum StatisticsTable {
   }
 
   static func render<Scalar: BatchNormScalar>(running: RunningStatistics<Scalar>) -> String {
-    var lines = ["normalized with the running statistics (\(running.batchesSeen) batches tracked):"]
+    var lines = ["normalized with the running statistics (\(running.batchesSeen) \(running.batchesSeen == 1 ? "batch" : "batches") tracked):"]
     lines.append(row("channel", "running mean", "running variance", ""))
     for channel in 0..<min(running.mean.count, channelLimit) {
       lines.append(row(String(channel), format(Double(running.mean[channel])), format(Double(running.variance[channel])), ""))

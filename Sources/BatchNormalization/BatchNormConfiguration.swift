@@ -58,12 +58,12 @@ public struct BatchNormConfiguration: Hashable, Sendable {
   /// Keras' `BatchNormalization` defaults: momentum 0.99 on the old value, ε = 1e-3,
   /// biased running variance.
   public static let keras = BatchNormConfiguration(
-    epsilon: 1e-3, momentum: .keras(decay: 0.99), runningVarianceEstimator: .biased)
+    epsilon: 1e-3, momentum: .exponential(0.01), runningVarianceEstimator: .biased)
 
   /// Flax linen's `BatchNorm` defaults: momentum 0.99 on the old value, ε = 1e-5,
   /// biased running variance.
   public static let flax = BatchNormConfiguration(
-    epsilon: 1e-5, momentum: .keras(decay: 0.99), runningVarianceEstimator: .biased)
+    epsilon: 1e-5, momentum: .exponential(0.01), runningVarianceEstimator: .biased)
 
   /// Checks every value's range.
   /// - Throws: ``BatchNormError/invalidParameter(name:value:allowed:)`` naming the value.

@@ -25,11 +25,13 @@ public enum BatchNormError: Error, Equatable, Sendable, CustomStringConvertible 
     case .invalidShape(let dimensions, let reason):
       return "invalid shape \(dimensions): \(reason)"
     case .channelCountMismatch(let name, let expected, let actual):
+      guard name != "input" else { return "input has \(actual) channels but the layer has \(expected)" }
       return "\(name) has \(actual) values but the layer has \(expected) channels"
     case .elementCountMismatch(let name, let expected, let actual):
       return "\(name) has \(actual) elements but the shape needs \(expected)"
     case .invalidParameter(let name, let value, let allowed):
-      return "\(name) is \(value); allowed: \(allowed)"
+      let shown = value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(value)
+      return "\(name) is \(shown); allowed: \(allowed)"
     case .contextMismatch(let reason):
       return "backward context does not match: \(reason)"
     case .unsupported(let reason):

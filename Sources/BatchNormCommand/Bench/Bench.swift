@@ -24,7 +24,7 @@ struct Bench: ParsableCommand {
   @Option(name: .customLong("shape"), help: "A shape to time (repeatable); default: the standard set.")
   var shapes: [String] = []
 
-  @Option(name: .customLong("op"), help: "An operation (repeatable): \(BenchmarkOperation.allCases.map(\.rawValue).joined(separator: ", ")).")
+  @Option(name: .customLong("op"), help: "An operation (repeatable; default: all): \(BenchmarkOperation.allCases.map(\.rawValue).joined(separator: ", ")).")
   var operations: [String] = []
 
   @Option(help: "Thread counts, comma-separated.")
@@ -41,7 +41,8 @@ struct Bench: ParsableCommand {
       throw ValidationError("cannot read shape '\(shape)': write it like 64x100, 1x256x56x56 or nhwc:1x56x56x256")
     }
     for operation in operations where BenchmarkOperation(rawValue: operation) == nil {
-      throw ValidationError("unknown operation '\(operation)'")
+      throw ValidationError(
+        "unknown operation '\(operation)'; expected one of \(BenchmarkOperation.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else {
       throw ValidationError("--threads takes positive counts like 1,2")
