@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ]
     ),
+    // Experiments that reproduce the article's claims, their CSV files, figures and report.
+    .target(name: "Lab", dependencies: ["BatchNormalization", "NeuralNetwork", "Datasets"]),
     // The `bn` command-line tool.
     .executableTarget(
       name: "BatchNormCommand",
@@ -66,6 +68,7 @@ let package = Package(
       dependencies: ["NeuralNetwork", "BatchNormalization"],
       exclude: ["Fixtures"]
     ),
+    .testTarget(name: "LabTests", dependencies: ["Lab"]),
     .testTarget(
       name: "BatchNormCommandTests",
       dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats"]
