@@ -44,13 +44,14 @@ let package = Package(
       ]
     ),
     // Experiments that reproduce the article's claims, their CSV files, figures and report.
-    .target(name: "Lab", dependencies: ["BatchNormalization", "NeuralNetwork", "Datasets"]),
+    .target(name: "Lab", dependencies: ["BatchNormalization", "NeuralNetwork", "Datasets", "FileFormats"]),
     // The `bn` command-line tool.
     .executableTarget(
       name: "BatchNormCommand",
       dependencies: [
         "BatchNormalization",
         "FileFormats",
+        "Lab",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

@@ -11,6 +11,6 @@ struct BatchNormTool: ParsableCommand {
       frameworks.
       """,
     version: "0.1.0",
-    subcommands: [Normalize.self, Bench.self]
+    subcommands: [Normalize.self, Bench.self, LabCommand.self]
   )
 }

@@ -1,0 +1,57 @@
+import ArgumentParser
+import BatchNormalization
+import Foundation
+import Lab
+
+/// `bn lab`: runs the experiments and writes the report.
+struct LabCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "lab",
+    abstract: "Reproduce the article's claims on real data: plots, CSV files and an HTML report.",
+    discussion: """
+      Experiments: \(LabCatalog.names.joined(separator: ", ")), or all.
+      Each prints its progress and ends in the report (report/index.html by default) \
+      with its figures, the raw numbers as CSV, and a verdict with the numbers behind it.
+      --quick is a smoke run (about a minute for all), the default fits in 15 minutes on \
+      2 cores, --full runs the papers' lengths.
+      """
+  )
+
+  @Argument(help: "Experiments to run: \(LabCatalog.names.joined(separator: ", ")), or all.")
+  var experiments: [String] = ["all"]
+
+  @Flag(help: "Smoke-run budget (about a minute for all experiments).")
+  var quick = false
+
+  @Flag(help: "The papers' lengths (much longer).")
+  var full = false
+
+  @Option(help: "Base seed; the same seed reproduces the same CSV files.")
+  var seed: UInt64 = 2015
+
+  @Option(help: "Where to write the report.")
+  var out: String = "report"
+
+  @Option(help: "Threads (default: all processors).")
+  var threads: Int?
+
+  func run() throws {
+    guard !(quick && full) else { throw CommandError("give either --quick or --full, not both") }
+    let selected = try LabCatalog.experiments(named: experiments)
+    if let threads {
+      guard threads >= 1 else { throw CommandError("--threads must be at least 1, got \(threads)") }
+      ComputeThreads.count = threads
+    }
+    let budget: LabBudget = quick ? .quick : full ? .full : .standard
+    let context = LabContext(budget: budget, seed: seed) { line in print(line) }
+    var reports: [ExperimentReport] = []
+    for experiment in selected {
+      print("== \(experiment.name)")
+      let report = try experiment.run(context)
+      print("\(experiment.name): \(report.verdict.rawValue) (\(String(format: "%.1f", report.wallSeconds)) s)")
+      reports.append(report)
+    }
+    let index = try ReportWriter.write(reports, budget: budget, seed: seed, to: URL(fileURLWithPath: out))
+    print("report: \(index.path)")
+  }
+}

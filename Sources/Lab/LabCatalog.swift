@@ -1,0 +1,30 @@
+/// Every experiment of the lab, in report order.
+public enum LabCatalog {
+  public static let all: [any Experiment] = [BesselExperiment()]
+
+  public static var names: [String] { all.map(\.name) }
+
+  /// The experiments named, or all of them for "all".
+  /// - Throws: ``LabError/unknownExperiment(_:known:)`` naming the unknown name.
+  public static func experiments(named names: [String]) throws -> [any Experiment] {
+    if names.isEmpty || names.contains("all") { return all }
+    return try names.map { name in
+      guard let experiment = all.first(where: { $0.name == name }) else {
+        throw LabError.unknownExperiment(name, known: self.names)
+      }
+      return experiment
+    }
+  }
+}
+
+/// Why the lab could not run.
+public enum LabError: Error, CustomStringConvertible {
+  case unknownExperiment(String, known: [String])
+
+  public var description: String {
+    switch self {
+    case .unknownExperiment(let name, let known):
+      return "unknown experiment '\(name)'; expected one of \(known.joined(separator: ", ")), or all"
+    }
+  }
+}

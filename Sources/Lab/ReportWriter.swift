@@ -1,0 +1,85 @@
+import FileFormats
+import Foundation
+
+/// Writes the lab report: one static, self-contained `index.html` (figures inline as
+/// SVG, opens from disk), plus each table as CSV and each figure as SVG beside it.
+public enum ReportWriter {
+  /// Writes `reports` into `directory` (created if needed); every file atomically.
+  /// - Returns: the URL of `index.html`.
+  @discardableResult
+  public static func write(_ reports: [ExperimentReport], budget: LabBudget, seed: UInt64, to directory: URL) throws -> URL {
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    for report in reports {
+      for table in report.tables {
+        try AtomicFile.write(Data(table.csv.utf8), to: directory.appendingPathComponent("\(table.name).csv"))
+      }
+      for figure in report.figures {
+        try AtomicFile.write(Data(figure.svg.utf8), to: directory.appendingPathComponent("\(figure.name).svg"))
+      }
+    }
+    let index = directory.appendingPathComponent("index.html")
+    try AtomicFile.write(Data(html(reports, budget: budget, seed: seed).utf8), to: index)
+    return index
+  }
+
+  static func html(_ reports: [ExperimentReport], budget: LabBudget, seed: UInt64) -> String {
+    var body = """
+      <h1>Batch Normalization: the article's claims, measured</h1>
+      <p class="meta">swift-batchnorm lab · budget <b>\(budget.rawValue)</b> · seed \(seed) · \
+      \(escape(ISO8601DateFormatter().string(from: Date()).prefix(10).description))</p>
+      <table class="summary"><tr><th>experiment</th><th>claim</th><th>verdict</th></tr>
+      """
+    for report in reports {
+      body += """
+        <tr><td><a href="#\(report.name)">\(escape(report.title))</a></td><td>\(escape(report.claim))</td>\
+        <td class="\(verdictClass(report.verdict))">\(report.verdict.rawValue)</td></tr>
+        """
+    }
+    body += "</table>\n"
+    for report in reports {
+      body += """
+        <section id="\(report.name)">
+        <h2>\(escape(report.title)) <span class="\(verdictClass(report.verdict))">\(report.verdict.rawValue)</span></h2>
+        <p class="claim"><b>Claim.</b> \(escape(report.claim))</p>
+        <p><b>Measured.</b> \(escape(report.findings))</p>
+        """
+      for figure in report.figures {
+        body += "<figure>\(figure.svg)<figcaption>\(escape(figure.caption))</figcaption></figure>\n"
+      }
+      body += "<details><summary>Configuration, raw data, wall time</summary><ul>"
+      for line in report.configuration { body += "<li>\(escape(line))</li>" }
+      body += "<li>wall time \(String(format: "%.1f", report.wallSeconds)) s</li>"
+      for table in report.tables { body += "<li><a href=\"\(table.name).csv\">\(table.name).csv</a> (\(table.rows.count) rows)</li>" }
+      body += "</ul></details>\n</section>\n"
+    }
+    return """
+      <!DOCTYPE html>
+      <html lang="en"><head><meta charset="utf-8"><title>swift-batchnorm lab report</title>
+      <style>
+      body { font-family: sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
+      h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+      .meta { color: #666; } table.summary { border-collapse: collapse; width: 100%; }
+      table.summary td, table.summary th { border: 1px solid #ddd; padding: 0.4em; vertical-align: top; text-align: left; }
+      .holds { color: #1a7f37; font-weight: bold; } .fails { color: #b42318; font-weight: bold; }
+      .mixed { color: #9a6700; font-weight: bold; } figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
+      figcaption { color: #555; font-size: 0.9em; } details { margin: 0.5em 0; color: #444; }
+      </style></head><body>
+      \(body)</body></html>
+
+      """
+  }
+
+  static func verdictClass(_ verdict: Verdict) -> String {
+    switch verdict {
+    case .holds: return "holds"
+    case .doesNotHold: return "fails"
+    case .mixed: return "mixed"
+    }
+  }
+
+  /// Text made safe for HTML.
+  static func escape(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+      .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+  }
+}
