@@ -8,6 +8,7 @@ let package = Package(
     .library(name: "BatchNormalization", targets: ["BatchNormalization"]),
     .library(name: "FileFormats", targets: ["FileFormats"]),
     .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
+    .library(name: "Plots", targets: ["Plots"]),
     .executable(name: "bn", targets: ["BatchNormCommand"]),
   ],
   dependencies: [
@@ -43,6 +44,8 @@ let package = Package(
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ]
     ),
+    // Static SVG charts (lines with bands, grouped bars, grids of charts) for the lab's report.
+    .target(name: "Plots"),
     // The `bn` command-line tool.
     .executableTarget(
       name: "BatchNormCommand",
@@ -66,6 +69,7 @@ let package = Package(
       dependencies: ["NeuralNetwork", "BatchNormalization"],
       exclude: ["Fixtures"]
     ),
+    .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
     .testTarget(
       name: "BatchNormCommandTests",
       dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats"]
