@@ -8,6 +8,7 @@ let package = Package(
     .library(name: "BatchNormalization", targets: ["BatchNormalization"]),
     .library(name: "FileFormats", targets: ["FileFormats"]),
     .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
+    .library(name: "Plots", targets: ["Plots"]),
     .executable(name: "bn", targets: ["BatchNormCommand"]),
   ],
   dependencies: [
@@ -43,8 +44,10 @@ let package = Package(
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ]
     ),
+    // Static SVG charts (lines with bands, grouped bars, grids of charts) for the lab's report.
+    .target(name: "Plots"),
     // Experiments that reproduce the article's claims, their CSV files, figures and report.
-    .target(name: "Lab", dependencies: ["BatchNormalization", "NeuralNetwork", "Datasets", "FileFormats"]),
+    .target(name: "Lab", dependencies: ["BatchNormalization", "NeuralNetwork", "Datasets", "FileFormats", "Plots"]),
     // The `bn` command-line tool.
     .executableTarget(
       name: "BatchNormCommand",
@@ -69,6 +72,7 @@ let package = Package(
       dependencies: ["NeuralNetwork", "BatchNormalization"],
       exclude: ["Fixtures"]
     ),
+    .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
     .testTarget(name: "LabTests", dependencies: ["Lab"]),
     .testTarget(
       name: "BatchNormCommandTests",
