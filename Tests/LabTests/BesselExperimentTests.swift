@@ -22,6 +22,8 @@ import Testing
     #expect(table.column("violations").allSatisfy { $0 == 0 })
     #expect(table.column("smallest_gap").allSatisfy { $0 >= 0 })
     #expect(report.verdict == .holds)
+    let svg = try #require(report.figures.first?.svg)
+    #expect(svg.contains("data-series=\"biased: 1/m · Σ(x − x̄)²\""))
   }
 
   @Test func theSameSeedGivesTheSameCSV() throws {

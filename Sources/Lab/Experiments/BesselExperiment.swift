@@ -1,6 +1,7 @@
 import BatchNormalization
 import Foundation
 import NeuralNetwork
+import Plots
 
 /// Why the running variance uses m/(m − 1): the variance around the batch mean
 /// underestimates the population variance by (m − 1)/m on average, because the batch
@@ -55,8 +56,37 @@ public struct BesselExperiment: Experiment {
         "statistics from BatchNorm<Double> in .batchStatistics mode, one channel per batch",
         "intervals: mean ± \(Self.confidenceZ) standard errors (99.9%)", "seed \(context.seed)",
       ],
-      tables: [table], verdict: verdict.verdict, findings: verdict.findings,
+      tables: [table], figures: [Self.figure(table)], verdict: verdict.verdict, findings: verdict.findings,
       wallSeconds: Date().timeIntervalSince(start))
+  }
+
+  /// The mean estimate over σ² against m, with its interval, next to the theory.
+  static func figure(_ table: DataTable) -> Figure {
+    let m = table.column("m")
+    let chart = LineChart(
+      title: "Batch variance over population variance, by batch size",
+      xAxis: Axis("batch size m", scale: .logarithmic, ticks: batchSizes.map(Double.init)),
+      yAxis: Axis("mean estimate / σ²"),
+      series: [
+        Series(
+          name: "theory for the biased variance, (m − 1)/m", x: m, y: table.column("expected_biased_ratio"),
+          color: Palette.neutral, style: .dashed),
+        Series(
+          name: "biased: 1/m · Σ(x − x̄)²", x: m, y: table.column("biased_ratio"), color: Palette.withoutBatchNorm,
+          marker: .circle,
+          band: BandPoint.band(x: m, lower: table.column("biased_ci_low"), upper: table.column("biased_ci_high"))),
+        Series(
+          name: "unbiased: 1/(m − 1) · Σ(x − x̄)²", x: m, y: table.column("unbiased_ratio"),
+          color: Palette.withBatchNorm, marker: .square,
+          band: BandPoint.band(x: m, lower: table.column("unbiased_ci_low"), upper: table.column("unbiased_ci_high"))),
+      ],
+      referenceLines: [ReferenceLine(.horizontal, at: 1, label: "population variance")],
+      legend: .below)
+    return Figure(
+      name: "bessel_ratio",
+      caption: "Mean over many batches of the batch variance divided by σ², with 99.9% intervals (bands). "
+        + "The biased estimate follows (m − 1)/m; multiplied by m/(m − 1) it is unbiased at every m.",
+      svg: chart.svg())
   }
 
   /// The biased variance of each of `trials` batches of `batchSize` values, and how often
