@@ -35,11 +35,13 @@ let package = Package(
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]
     ),
-    // Tensors, layers, losses and metrics for small MLPs and CNNs; BLAS for every matrix product.
+    // Tensors, layers, losses, metrics, optimizers, the training loop and safetensors checkpoints
+    // for small MLPs and CNNs; BLAS for every matrix product.
     .target(
       name: "NeuralNetwork",
       dependencies: [
         "BatchNormalization",
+        "FileFormats",
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ]
     ),
@@ -49,6 +51,8 @@ let package = Package(
       dependencies: [
         "BatchNormalization",
         "FileFormats",
+        "NeuralNetwork",
+        "Datasets",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -63,12 +67,12 @@ let package = Package(
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileFormats", "CZlib"]),
     .testTarget(
       name: "NeuralNetworkTests",
-      dependencies: ["NeuralNetwork", "BatchNormalization"],
+      dependencies: ["NeuralNetwork", "BatchNormalization", "FileFormats"],
       exclude: ["Fixtures"]
     ),
     .testTarget(
       name: "BatchNormCommandTests",
-      dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats"]
+      dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats", "NeuralNetwork"]
     ),
   ]
 )
