@@ -19,8 +19,9 @@ import BatchNormalization
 /// seed gives the same run, bit for bit, at a fixed thread count) and cuts them into
 /// batches under ``TrainingConfiguration/lastBatch``. A step is: gather the batch,
 /// forward in ``ExecutionMode/training``, loss, check that loss and gradients are
-/// finite, backward, optimizer update. The mode is chosen in one place
-/// (`forward(_:through:mode:observer:)`): training for steps, inference for ``evaluate(_:)``.
+/// finite, backward, optimizer update. Steps run the network in
+/// ``ExecutionMode/training``; ``evaluate(_:classCount:)`` runs a copy of it in
+/// ``ExecutionMode/inference``.
 public struct Trainer<Scalar: NetworkScalar> {
   /// The network being trained.
   public var model: Sequential<Scalar>
@@ -105,7 +106,7 @@ public struct Trainer<Scalar: NetworkScalar> {
         if layer.configuration.renormalization != nil { layer.configuration.renormalization = limits }
       }
     }
-    let logits = try Self.forward(input, through: &model, mode: .training, observer: observer)
+    let logits = try model.forward(input, mode: .training, observer: observer)
     let (loss, gradLogits) = try SoftmaxCrossEntropy().evaluate(logits: logits, labels: labels)
     guard loss.isFinite else {
       throw TrainingError.nonFiniteLoss(epoch: epochCount, step: stepCount, loss: Double(loss))
@@ -123,30 +124,9 @@ public struct Trainer<Scalar: NetworkScalar> {
 
   /// The loss and confusion matrix of `data` in inference mode, in batches of
   /// ``TrainingConfiguration/evaluationBatchSize``, on a copy of the network: nothing
-  /// about the trainer changes.
-  /// - Parameter classCount: the confusion matrix's size; by default the network's
-  ///   output count.
+  /// about the trainer changes (see ``Sequential/evaluate(_:batchSize:classCount:)``).
   public func evaluate(_ data: LabeledSamples<Scalar>, classCount: Int? = nil) throws -> Evaluation {
-    var network = model
-    let outputs = try network.outputShape(forInputShape: [1] + data.sampleShape)
-    var matrix = ConfusionMatrix(classCount: classCount ?? outputs.reduce(1, *))
-    var totalLoss = 0.0
-    for start in stride(from: 0, to: data.count, by: configuration.evaluationBatchSize) {
-      let (input, labels) = data.gather(start..<min(start + configuration.evaluationBatchSize, data.count))
-      let logits = try Self.forward(input, through: &network, mode: .inference)
-      totalLoss += Double(try SoftmaxCrossEntropy().evaluate(logits: logits, labels: labels).loss) * Double(labels.count)
-      try matrix.record(logits: logits, labels: labels)
-    }
-    return Evaluation(loss: totalLoss / Double(max(data.count, 1)), confusionMatrix: matrix)
-  }
-
-  /// The one place a network runs: training steps pass ``ExecutionMode/training``,
-  /// evaluation ``ExecutionMode/inference``.
-  private static func forward(
-    _ input: Tensor<Scalar>, through network: inout Sequential<Scalar>, mode: ExecutionMode,
-    observer: (Int, Tensor<Scalar>) -> Void = { _, _ in }
-  ) throws -> Tensor<Scalar> {
-    try network.forward(input, mode: mode, observer: observer)
+    try model.evaluate(data, batchSize: configuration.evaluationBatchSize, classCount: classCount)
   }
 }
 

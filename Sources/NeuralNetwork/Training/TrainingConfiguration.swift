@@ -13,6 +13,11 @@ public enum LastBatchPolicy: String, Hashable, Sendable, CaseIterable {
   /// and no batch is small.
   case merge
 
+  /// The steps in one epoch over `sampleCount` samples.
+  public func batchCount(sampleCount: Int, batchSize: Int) -> Int {
+    batches(sampleCount: sampleCount, batchSize: batchSize).count
+  }
+
   /// The batches of one epoch as ranges of positions in the shuffled order.
   func batches(sampleCount: Int, batchSize: Int) -> [Range<Int>] {
     var batches = stride(from: 0, to: sampleCount - sampleCount % batchSize, by: batchSize).map { $0..<($0 + batchSize) }
