@@ -14,6 +14,7 @@ struct ProgressLine {
   mutating func show(_ text: String) {
     guard isTerminal else {
       print(text)
+      fflush(nil)  // a log shows each line when it is written, not when a buffer fills
       return
     }
     let padding = String(repeating: " ", count: max(0, shownLength - text.count))

@@ -37,6 +37,10 @@ struct Train: ParsableCommand {
     case sgd, adam
   }
 
+  enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
+    case constant, cosine
+  }
+
   @Option(help: ArgumentHelp(DatasetArgument.help, valueName: "fashion-mnist|DIR"))
   var dataset = "fashion-mnist"
 
@@ -54,6 +58,9 @@ struct Train: ParsableCommand {
 
   @Option(parsing: .unconditional, help: "Learning rate (default 0.1 for sgd, 0.001 for adam).")
   var lr: Double?
+
+  @Option(help: "Learning-rate schedule: constant, or cosine (from --lr down to 0 over all the steps).")
+  var schedule: ScheduleName = .constant
 
   @Option(parsing: .unconditional, help: "SGD momentum µ (b ← µ·b + g; p ← p − lr·b).")
   var momentum = 0.9
@@ -132,17 +139,19 @@ struct Train: ParsableCommand {
     let trainSamples = try DatasetArgument.samples(train, sampleShape: sampleShape)
     let testSamples = try DatasetArgument.samples(test, sampleShape: sampleShape)
 
-    let schedule = LearningRateSchedule.constant(lr ?? (optimizer == .sgd ? 0.1 : 0.001))
+    let stepsPerEpoch = LastBatchPolicy.merge.batchCount(sampleCount: trainSamples.count, batchSize: batchSize)
+    let rate = lr ?? (optimizer == .sgd ? 0.1 : 0.001)
+    let learningRates: LearningRateSchedule =
+      schedule == .constant ? .constant(rate) : .cosine(initial: rate, minimum: 0, steps: epochs * stepsPerEpoch)
     let chosenOptimizer: any Optimizer<Float> =
       optimizer == .sgd
-      ? SGD(schedule: schedule, momentum: momentum, weightDecay: weightDecay)
-      : Adam(schedule: schedule, weightDecay: weightDecay)
+      ? SGD(schedule: learningRates, momentum: momentum, weightDecay: weightDecay)
+      : Adam(schedule: learningRates, weightDecay: weightDecay)
     var trainer = Trainer(
       model: model, optimizer: chosenOptimizer,
       configuration: TrainingConfiguration(batchSize: batchSize, seed: seed, metricsInterval: reportEvery))
-    var curve = TrainingCurve(title: "bn train \(architecture) (\(optimizer.rawValue), lr \(schedule.initialRate))")
+    var curve = TrainingCurve(title: "bn train \(architecture) (\(optimizer.rawValue), lr \(rate) \(schedule.rawValue))")
     var progress = ProgressLine(isTerminal: isatty(STDOUT_FILENO) == 1)
-    let stepsPerEpoch = LastBatchPolicy.merge.batchCount(sampleCount: trainSamples.count, batchSize: batchSize)
     print("training \(architecture) on \(trainSamples.count) samples \(sampleShape), testing on \(testSamples.count)")
 
     var accuracy = 0.0
