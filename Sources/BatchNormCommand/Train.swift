@@ -27,9 +27,10 @@ struct Train: ParsableCommand {
 
       \(ArchitectureHelp.text)
 
-      Example (the paper's MNIST network on Fashion-MNIST, about 88% after 10 epochs):
-        bn train --arch linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:10 \\
-          --epochs 10 --batch-size 60 --optimizer sgd --lr 0.1 --out mlp.safetensors
+      Example: the paper's MNIST network on Fashion-MNIST, 88% after 10 epochs:
+        bn train --epochs 10 --batch-size 60 --optimizer sgd --lr 0.1 \\
+          --schedule cosine --arch linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:10 \\
+          --out mlp.safetensors
       """
   )
 
