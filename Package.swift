@@ -36,11 +36,13 @@ let package = Package(
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]
     ),
-    // Tensors, layers, losses and metrics for small MLPs and CNNs; BLAS for every matrix product.
+    // Tensors, layers, losses, metrics, optimizers, the training loop and safetensors checkpoints
+    // for small MLPs and CNNs; BLAS for every matrix product.
     .target(
       name: "NeuralNetwork",
       dependencies: [
         "BatchNormalization",
+        "FileFormats",
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ]
     ),
@@ -54,6 +56,8 @@ let package = Package(
       dependencies: [
         "BatchNormalization",
         "FileFormats",
+        "NeuralNetwork",
+        "Datasets",
         "Lab",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
@@ -69,14 +73,14 @@ let package = Package(
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileFormats", "CZlib"]),
     .testTarget(
       name: "NeuralNetworkTests",
-      dependencies: ["NeuralNetwork", "BatchNormalization"],
+      dependencies: ["NeuralNetwork", "BatchNormalization", "FileFormats"],
       exclude: ["Fixtures"]
     ),
     .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
     .testTarget(name: "LabTests", dependencies: ["Lab"]),
     .testTarget(
       name: "BatchNormCommandTests",
-      dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats"]
+      dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats", "NeuralNetwork"]
     ),
   ]
 )

@@ -8,9 +8,10 @@ struct BatchNormTool: ParsableCommand {
     abstract: "Batch normalization (Ioffe & Szegedy 2015), exact and fast, from the command line.",
     discussion: """
       Normalize .npy arrays exactly as PyTorch does and compare the numbers across \
-      frameworks.
+      frameworks; train and evaluate small networks with batch normalization on \
+      Fashion-MNIST, with PyTorch-compatible checkpoints.
       """,
     version: "0.1.0",
-    subcommands: [Normalize.self, Bench.self, LabCommand.self]
+    subcommands: [Normalize.self, Train.self, Evaluate.self, LabCommand.self, Bench.self]
   )
 }

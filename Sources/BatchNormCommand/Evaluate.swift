@@ -1,0 +1,87 @@
+import ArgumentParser
+import BatchNormalization
+import FileFormats
+import Foundation
+import NeuralNetwork
+
+/// `bn eval`: a checkpoint's accuracy and confusion matrix on a test set.
+struct Evaluate: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "eval",
+    abstract: "Evaluate a trained model (.safetensors) on a test set: accuracy and confusion matrix.",
+    discussion: """
+      The model is a safetensors file with PyTorch nn.Sequential state_dict keys: one \
+      written by `bn train` (the architecture is in its metadata), or one saved by \
+      PyTorch's safetensors.torch.save_file(model.state_dict(), path), which needs --arch. \
+      Batch normalization uses its running statistics (inference mode). Prints \
+      `test accuracy: 0.xxxx` and the confusion matrix (rows: true class).
+
+      \(ArchitectureHelp.text)
+      """
+  )
+
+  @Option(help: ArgumentHelp("The model (.safetensors).", valueName: "model"))
+  var model: String
+
+  @Option(help: ArgumentHelp("The architecture, when the file has none in its metadata (see ARCHITECTURE below).", valueName: "spec"))
+  var arch: String?
+
+  @Option(help: ArgumentHelp(DatasetArgument.help, valueName: "fashion-mnist|DIR"))
+  var dataset = "fashion-mnist"
+
+  @Option(parsing: .unconditional, help: "Binarize pixels at T, as the model was trained (see bn train).")
+  var binarize: Float?
+
+  @Option(help: "Threads for our kernels and BLAS (default: all processors).")
+  var threads: Int?
+
+  func validate() throws {
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    if let binarize, !(0..<1).contains(binarize) { throw ValidationError("--binarize must be in [0, 1), got \(binarize)") }
+  }
+
+  func run() throws {
+    if let threads { ComputeThreads.setIncludingBLAS(threads) }
+    let architecture: Architecture?
+    do {
+      architecture = try arch.map { try Architecture(parsing: $0) }
+    } catch {
+      throw CommandError("\(error)")
+    }
+    let file: SafeTensors
+    do {
+      file = try SafeTensors.read(contentsOf: URL(fileURLWithPath: model))
+    } catch {
+      throw CommandError("\(error)")
+    }
+    var test = try DatasetArgument.load(dataset).test
+    if let binarize { test = test.binarized(threshold: binarize) }
+
+    // A file from PyTorch has no sample shape: take the data's, in the form the architecture wants.
+    var sampleShape: [Int]?
+    if file.metadata[CheckpointKeys.sampleShape] == nil, let architecture {
+      sampleShape = DatasetArgument.sampleShape(for: architecture, height: test.height, width: test.width)
+    }
+    let checkpoint: Checkpoint<Float>
+    do {
+      checkpoint = try Checkpoint(decoding: file, file: model, architecture: architecture, sampleShape: sampleShape)
+    } catch {
+      throw CommandError(arch == nil ? "\(error) (pass --arch)" : "\(error)")
+    }
+    guard checkpoint.sampleShape.reduce(1, *) == test.pixelsPerImage else {
+      throw CommandError(
+        "\(model) takes samples \(checkpoint.sampleShape) but \(dataset) has images of \(test.height) × \(test.width)")
+    }
+    let samples = try DatasetArgument.samples(test, sampleShape: checkpoint.sampleShape)
+    var evaluation: Evaluation
+    do {
+      evaluation = try checkpoint.model.evaluate(samples, classCount: test.classCount)
+    } catch {
+      throw CommandError("\(model): \(error)")
+    }
+    var matrix = evaluation.confusionMatrix
+    matrix.classNames = DatasetArgument.classNames(dataset, classCount: test.classCount)
+    print(String(format: "test accuracy: %.4f", evaluation.accuracy))
+    print(matrix)
+  }
+}

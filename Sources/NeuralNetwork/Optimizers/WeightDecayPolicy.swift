@@ -1,0 +1,27 @@
+/// Which parameters weight decay applies to.
+///
+/// A common refinement (Goyal et al. 2017, "no bias decay") leaves out the biases and
+/// batch normalization's scale γ and shift β: decaying γ only fights the
+/// normalization, and neither they nor biases cause overfitting the way weights do.
+public enum WeightDecayPolicy: Hashable, Sendable {
+  /// Every parameter decays (PyTorch's default).
+  case allParameters
+  /// Only weights decay: parameters named `bias`, and every parameter of a
+  /// ``BatchNormLayer``, are left out.
+  case excludingBiasesAndNormalization
+
+  /// For each flat parameter index of `layer` (the order of
+  /// ``Layer/updateParameters(_:)``), whether it decays.
+  public func decays<Scalar: NetworkScalar>(_ layer: any Layer<Scalar>) -> [Bool] {
+    switch self {
+    case .allParameters:
+      return layer.parameterNames.map { _ in true }
+    case .excludingBiasesAndNormalization:
+      if let sequential = layer as? Sequential<Scalar> {
+        return sequential.layers.flatMap { decays($0) }
+      }
+      if layer is BatchNormLayer<Scalar> { return layer.parameterNames.map { _ in false } }
+      return layer.parameterNames.map { $0 != "bias" }
+    }
+  }
+}

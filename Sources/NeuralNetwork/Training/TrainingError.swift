@@ -1,0 +1,21 @@
+/// Why training stopped.
+public enum TrainingError: Error, Hashable, Sendable, CustomStringConvertible {
+  /// A batch's loss was NaN or infinite (usually a learning rate that is too high). The
+  /// step was not applied: the network keeps the parameters it had.
+  case nonFiniteLoss(epoch: Int, step: Int, loss: Double)
+  /// A gradient held NaN or ∞ although the loss was finite; the step was not applied.
+  case nonFiniteGradient(epoch: Int, step: Int, parameter: String)
+  /// The data give no batch: no samples, or fewer than one batch with ``LastBatchPolicy/drop``.
+  case noBatches(sampleCount: Int, batchSize: Int)
+
+  public var description: String {
+    switch self {
+    case .nonFiniteLoss(let epoch, let step, let loss):
+      return "the loss became \(loss) at epoch \(epoch + 1), step \(step + 1); try a smaller learning rate"
+    case .nonFiniteGradient(let epoch, let step, let parameter):
+      return "the gradient of \(parameter) became non-finite at epoch \(epoch + 1), step \(step + 1); try a smaller learning rate"
+    case .noBatches(let sampleCount, let batchSize):
+      return "\(sampleCount) samples give no batch of \(batchSize)"
+    }
+  }
+}
