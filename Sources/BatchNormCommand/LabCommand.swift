@@ -29,6 +29,12 @@ struct LabCommand: ParsableCommand {
   @Option(help: "Base seed; the same seed reproduces the same CSV files.")
   var seed: UInt64 = 2015
 
+  @Option(help: .init(stringLiteral: "The images: " + DatasetArgument.help))
+  var dataset: String = "fashion-mnist"
+
+  @Option(help: "Binarize pixels at this threshold (0…1), as the paper did for MNIST.")
+  var binarize: Float?
+
   @Option(help: "Where to write the report.")
   var out: String = "report"
 
@@ -43,12 +49,19 @@ struct LabCommand: ParsableCommand {
       ComputeThreads.count = threads
     }
     let budget: LabBudget = quick ? .quick : full ? .full : .standard
-    let context = LabContext(budget: budget, seed: seed) { line in print(line) }
+    var data: LabData?
+    if selected.contains(where: { $0.needsData }) {
+      if let binarize, !(0...1).contains(binarize) { throw CommandError("--binarize must be in 0…1, got \(binarize)") }
+      data = try LabData(dataset: DatasetArgument.load(dataset), source: dataset, binarizeAt: binarize)
+    }
+    let context = LabContext(budget: budget, seed: seed, data: data) { line in
+      FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
     var reports: [ExperimentReport] = []
     for experiment in selected {
-      print("== \(experiment.name)")
+      context.progress("== \(experiment.name)")
       let report = try experiment.run(context)
-      print("\(experiment.name): \(report.verdict.rawValue) (\(String(format: "%.1f", report.wallSeconds)) s)")
+      context.progress("\(experiment.name): \(report.verdict.rawValue) (\(String(format: "%.1f", report.wallSeconds)) s)")
       reports.append(report)
     }
     let index = try ReportWriter.write(reports, budget: budget, seed: seed, to: URL(fileURLWithPath: out))

@@ -20,11 +20,14 @@ public enum LabCatalog {
 /// Why the lab could not run.
 public enum LabError: Error, CustomStringConvertible {
   case unknownExperiment(String, known: [String])
+  case missingData(experiment: String)
 
   public var description: String {
     switch self {
     case .unknownExperiment(let name, let known):
       return "unknown experiment '\(name)'; expected one of \(known.joined(separator: ", ")), or all"
+    case .missingData(let experiment):
+      return "the \(experiment) experiment trains networks but no data set was loaded"
     }
   }
 }

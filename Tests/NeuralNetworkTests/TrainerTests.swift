@@ -143,3 +143,24 @@ import Testing
     #expect(limits[2] == RenormalizationLimits(rMax: 2, dMax: 1.25))
   }
 }
+
+@Suite struct TrainerStepsTests {
+  /// Counting steps across epochs gives the same run as whole epochs.
+  @Test func stepsAcrossEpochsMatchWholeEpochs() throws {
+    var generator = SeededGenerator(seed: 3)
+    let samples = try LabeledSamples<Double>(
+      samples: Tensor(shape: [10, 2], scalars: (0..<20).map { _ in generator.nextGaussian() }), labels: (0..<10).map { $0 % 2 })
+    var networkGenerator = SeededGenerator(seed: 4)
+    let network: Sequential<Double> = try Architecture(parsing: "linear:3,relu,linear:2").makeNetwork(
+      sampleShape: [2], using: &networkGenerator)
+    let configuration = TrainingConfiguration(batchSize: 4, lastBatch: .keep, seed: 5)
+    var byEpoch = Trainer(model: network, optimizer: SGD(schedule: .constant(0.1)), configuration: configuration)
+    var bySteps = byEpoch
+    try byEpoch.trainEpoch(on: samples)
+    try byEpoch.trainEpoch(on: samples)
+    try bySteps.train(steps: 4, on: samples)
+    try bySteps.train(steps: 2, on: samples)
+    #expect(bySteps.stepCount == 6 && bySteps.epochCount == 2)
+    #expect(bySteps.model.parameters == byEpoch.model.parameters)
+  }
+}

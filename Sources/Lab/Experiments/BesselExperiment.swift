@@ -11,6 +11,7 @@ import Plots
 /// a single batch-normalization call, so the library's own statistics are measured.
 public struct BesselExperiment: Experiment {
   public let name = "bessel"
+  public var needsData: Bool { false }
 
   public init() {}
 

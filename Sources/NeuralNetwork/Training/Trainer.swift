@@ -36,6 +36,9 @@ public struct Trainer<Scalar: NetworkScalar> {
   private var generator: SeededGenerator
   /// Whether some layer uses Batch Renormalization, whose limits follow the schedule.
   private let renormalizes: Bool
+  /// The epoch in progress of ``train(steps:on:observer:onStep:)``: its shuffled order,
+  /// its batches and the next batch.
+  private var epochCursor: (order: [Int], batches: [Range<Int>], next: Int)?
 
   public init(model: Sequential<Scalar>, optimizer: any Optimizer<Scalar>, configuration: TrainingConfiguration) {
     self.model = model
@@ -94,6 +97,40 @@ public struct Trainer<Scalar: NetworkScalar> {
       }
     }
     epochCount += 1
+  }
+
+  /// `steps` steps, continuing the epoch in progress where the previous call stopped
+  /// (a new epoch reshuffles), so experiments can count steps instead of epochs. Use
+  /// either this or ``trainEpoch(on:observer:onStep:onMetrics:)`` on one trainer.
+  /// - Throws: as ``trainEpoch(on:observer:onStep:onMetrics:)``.
+  public mutating func train(
+    steps: Int, on data: LabeledSamples<Scalar>,
+    observer: (_ layerIndex: Int, _ input: Tensor<Scalar>) -> Void = { _, _ in },
+    onStep: (StepReport<Scalar>) -> Void = { _ in }
+  ) throws {
+    for _ in 0..<steps {
+      if epochCursor == nil {
+        let batches = configuration.lastBatch.batches(sampleCount: data.count, batchSize: configuration.batchSize)
+        guard !batches.isEmpty else {
+          throw TrainingError.noBatches(sampleCount: data.count, batchSize: configuration.batchSize)
+        }
+        epochCursor = (Array(0..<data.count).shuffled(using: &generator), batches, 0)
+      }
+      let cursor = epochCursor!
+      let (input, labels) = data.gather(cursor.order[cursor.batches[cursor.next]])
+      let rate = optimizer.learningRate
+      let (loss, logits, correct) = try step(input, labels: labels, observer: observer)
+      if cursor.next + 1 == cursor.batches.count {
+        epochCursor = nil
+        epochCount += 1
+      } else {
+        epochCursor!.next += 1
+      }
+      onStep(
+        StepReport(
+          epoch: epochCount, step: stepCount - 1, batchSize: labels.count, loss: loss,
+          accuracy: Double(correct) / Double(labels.count), learningRate: rate, logits: logits, model: model))
+    }
   }
 
   /// One step on one batch: the loss, the logits and how many were right, before the update.
