@@ -59,6 +59,7 @@ let package = Package(
         "NeuralNetwork",
         "Datasets",
         "Lab",
+        "Plots",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

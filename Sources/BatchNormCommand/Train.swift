@@ -151,7 +151,7 @@ struct Train: ParsableCommand {
     var trainer = Trainer(
       model: model, optimizer: chosenOptimizer,
       configuration: TrainingConfiguration(batchSize: batchSize, seed: seed, metricsInterval: reportEvery))
-    var curve = TrainingCurve(title: "bn train \(architecture) (\(optimizer.rawValue), lr \(rate) \(schedule.rawValue))")
+    var curve = TrainingCurve(title: "\(optimizer.rawValue), lr \(rate) \(schedule.rawValue): \(architecture)")
     var progress = ProgressLine(isTerminal: isatty(STDOUT_FILENO) == 1)
     print("training \(architecture) on \(trainSamples.count) samples \(sampleShape), testing on \(testSamples.count)")
 
