@@ -40,12 +40,15 @@ extension BatchNorm {
       let groupInput = UnsafeBufferPointer(rebasing: input[range])
       let groupGradOutput = UnsafeBufferPointer(rebasing: gradOutput[range])
       let forward = context.coefficients[index]
+      let groupGradInput = UnsafeMutableBufferPointer(rebasing: gradInput[range])
+      // Frozen statistics: dx = dy′·scale is known before the pass, so the sums' pass writes it.
+      let fusesInputGradient = needsSums && !context.usesBatchStatistics
       var sums = [GradientSums](repeating: GradientSums(), count: channels)
       if needsSums {
         sums.withUnsafeMutableBufferPointer { sums in
           computeGradientSums(
             input: groupInput, gradOutput: groupGradOutput, shape: groupShape, coefficients: forward,
-            activation: context.activation, into: sums)
+            activation: context.activation, into: sums, frozenGradInput: fusesInputGradient ? groupGradInput : nil)
         }
       }
       var gradient = InputGradientCoefficients<Scalar>(gradScale: forward.scale, gradCenterScale: [], gradShift: [])
@@ -67,10 +70,12 @@ extension BatchNorm {
           gradient.gradShift.append(0)
         }
       }
-      computeInputGradient(
-        input: groupInput, gradOutput: groupGradOutput, shape: groupShape, forward: forward,
-        activation: context.activation, coefficients: gradient, usesBatchStatistics: context.usesBatchStatistics,
-        gradInput: UnsafeMutableBufferPointer(rebasing: gradInput[range]))
+      if !fusesInputGradient {
+        computeInputGradient(
+          input: groupInput, gradOutput: groupGradOutput, shape: groupShape, forward: forward,
+          activation: context.activation, coefficients: gradient, usesBatchStatistics: context.usesBatchStatistics,
+          gradInput: groupGradInput)
+      }
     }
     guard configuration.isAffine else { return ParameterGradients(scale: [], shift: []) }
     return ParameterGradients(scale: scaleGradient.map { Scalar($0) }, shift: shiftGradient.map { Scalar($0) })

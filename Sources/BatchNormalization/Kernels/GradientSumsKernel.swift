@@ -14,12 +14,18 @@ struct GradientSums: Hashable {
 /// merged in a fixed order like the moments. The ReLU mask recomputes the forward
 /// output with the same coefficients and the same arithmetic, so it matches forward
 /// bit for bit.
+///
+/// With `frozenGradInput`, the same pass also writes the input gradient of frozen
+/// statistics, dx = dy′·scale (the coefficients are known before the pass), so frozen
+/// backward reads x and dy once.
 func computeGradientSums<Scalar: BatchNormScalar>(
   input: UnsafeBufferPointer<Scalar>, gradOutput: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
   coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation,
-  into sums: UnsafeMutableBufferPointer<GradientSums>
+  into sums: UnsafeMutableBufferPointer<GradientSums>,
+  frozenGradInput: UnsafeMutableBufferPointer<Scalar>? = nil
 ) {
   assert(input.count == shape.elementCount && gradOutput.count == shape.elementCount)
+  assert(frozenGradInput == nil || frozenGradInput!.count == shape.elementCount)
   guard let x = input.baseAddress, let dy = gradOutput.baseAddress else { return }
   // One contiguous table of the three coefficient rows: center, scale, shift.
   let table = coefficients.center + coefficients.scale + coefficients.shift
@@ -27,7 +33,7 @@ func computeGradientSums<Scalar: BatchNormScalar>(
     let channels = shape.channels
     let context = GradientSumsContext(
       x: x, dy: dy, shape: shape, center: table.baseAddress!, scale: table.baseAddress! + channels,
-      shift: table.baseAddress! + 2 * channels, relu: activation == .relu)
+      shift: table.baseAddress! + 2 * channels, relu: activation == .relu, dx: frozenGradInput?.baseAddress)
     switch shape.kernelLayout {
     case .channelsFirst: context.channelsFirst(into: sums)
     case .channelsLast: context.channelsLast(into: sums)
@@ -44,6 +50,8 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
   let scale: UnsafePointer<Scalar>
   let shift: UnsafePointer<Scalar>
   let relu: Bool
+  /// Where to write dy′·scale (frozen statistics), or nil.
+  let dx: UnsafeMutablePointer<Scalar>?
 
   /// dy where the fused ReLU passed its input, else 0.
   @inline(__always)
@@ -100,17 +108,22 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     forEachChannelsFirstRun(channel: channel, range: range, shape: shape) { offset, length in
       let values = x + offset
       let gradients = dy + offset
+      let output = dx.map { $0 + offset }
       var index = 0
       while index + 8 <= length {
         let value = values.loadVector(at: index)
-        let gradient = Scalar.widened(
-          masked(gradients.loadVector(at: index), value, center: centerVector, scale: scaleVector, shift: shiftVector))
+        let maskedGradient = masked(
+          gradients.loadVector(at: index), value, center: centerVector, scale: scaleVector, shift: shiftVector)
+        output?.storeVector(maskedGradient * scaleVector, at: index)
+        let gradient = Scalar.widened(maskedGradient)
         sumVector += gradient
         dotVector += gradient * (Scalar.widened(value) - centerWide)
         index += 8
       }
       while index < length {
-        let gradient = Double(masked(gradients[index], values[index], center: centerScalar, scale: scaleScalar, shift: shiftScalar))
+        let maskedGradient = masked(gradients[index], values[index], center: centerScalar, scale: scaleScalar, shift: shiftScalar)
+        output?[index] = maskedGradient * scaleScalar
+        let gradient = Double(maskedGradient)
         tail.sum += gradient
         tail.dot += gradient * (Double(values[index]) - Double(centerScalar))
         index += 1
@@ -177,13 +190,16 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
       for row in rows {
         let values = x + row * stride + channels.lowerBound
         let gradients = dy + row * stride + channels.lowerBound
+        let output = dx.map { $0 + row * stride + channels.lowerBound }
         var column = 0
         while column + 8 <= width {
           let value = values.loadVector(at: column)
-          let gradient = Scalar.widened(
-            masked(
-              gradients.loadVector(at: column), value, center: centerRow.loadVector(at: column),
-              scale: scaleRow.loadVector(at: column), shift: shiftRow.loadVector(at: column)))
+          let scaleVector = scaleRow.loadVector(at: column)
+          let maskedGradient = masked(
+            gradients.loadVector(at: column), value, center: centerRow.loadVector(at: column),
+            scale: scaleVector, shift: shiftRow.loadVector(at: column))
+          output?.storeVector(maskedGradient * scaleVector, at: column)
+          let gradient = Scalar.widened(maskedGradient)
           sumRow.storeVector(sumRow.loadVector(at: column) + gradient, at: column)
           dotRow.storeVector(
             dotRow.loadVector(at: column) + gradient * (Scalar.widened(value) - centers.loadVector(at: column)),
@@ -191,8 +207,10 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
           column += 8
         }
         while column < width {
-          let gradient = Double(
-            masked(gradients[column], values[column], center: centerRow[column], scale: scaleRow[column], shift: shiftRow[column]))
+          let maskedGradient = masked(
+            gradients[column], values[column], center: centerRow[column], scale: scaleRow[column], shift: shiftRow[column])
+          output?[column] = maskedGradient * scaleRow[column]
+          let gradient = Double(maskedGradient)
           sumRow[column] += gradient
           dotRow[column] += gradient * (Double(values[column]) - centers[column])
           column += 1
