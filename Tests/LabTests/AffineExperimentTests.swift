@@ -35,8 +35,8 @@ struct AffineExperimentTests {
 
     #expect(report.figures.map(\.name) == ["affine_accuracy", "affine_parameters", "affine_sigmoid_inputs"])
     for figure in [report.figures[0], report.figures[2]] {
-      #expect(figure.svg.contains("data-series=\"\(AffineExperiment.label(true))\""))
-      #expect(figure.svg.contains("data-series=\"\(AffineExperiment.label(false))\""))
+      #expect(figure.svg.contains("data-series=\"\(AffineExperiment.label(true))"))
+      #expect(figure.svg.contains("data-series=\"\(AffineExperiment.label(false))"))
     }
     #expect(report.figures[1].svg.contains("data-series=\"hidden layer 3\""))
   }

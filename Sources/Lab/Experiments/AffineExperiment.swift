@@ -214,12 +214,15 @@ public struct AffineExperiment: Experiment {
       let steps = group[0].training.steps.map(Double.init)
       let spread = SigmoidMLP.spread(group.map(\.training.testAccuracy))
       return Series(
-        name: label(affine), x: steps, y: spread.mean, color: affine ? Palette.withBatchNorm : noAffineColor,
+        name: "\(label(affine)) (\(seedText))", x: steps, y: spread.mean,
+        color: affine ? Palette.withBatchNorm : noAffineColor,
         style: affine ? .solid : .dashed, band: BandPoint.band(x: steps, lower: spread.low, upper: spread.high))
     }
+    let top = min(1, ((runs.flatMap(\.training.testAccuracy).filter(\.isFinite).max() ?? 1) / 0.05 + 0.5).rounded(.up) * 0.05)
     let accuracy = LineChart(
-      title: "Test accuracy with and without the learned scale and shift (\(seedText))",
-      xAxis: Axis("training steps", unit: "batches of \(SigmoidMLP.batchSize)"), yAxis: Axis("test accuracy"),
+      title: "Test accuracy with and without γ and β",
+      xAxis: Axis("training steps", unit: "batches of \(SigmoidMLP.batchSize)"),
+      yAxis: Axis("test accuracy", range: max(0, top - 0.35)...top),
       series: accuracySeries, legend: .below)
 
     let first = Self.runs(runs, affine: true)[0].parameters
@@ -258,14 +261,14 @@ public struct AffineExperiment: Experiment {
       charts: [
         bars("Spread of a unit's input", Axis("standard deviation of z per unit"), \.unitStd),
         bars(
-          "Inputs outside the near-linear range", Axis("fraction of inputs with |z| > \(linearLimit)", range: 0...1),
+          "Inputs outside the near-linear range", Axis("fraction of inputs with |z| > \(linearLimit)"),
           \.fractionBeyondLinear),
       ])
     return [
       Figure(
         name: "affine_accuracy",
         caption: "Test accuracy (\(setup.curveTestCount) test images) of the BN network with learned γ and β and "
-          + "with normalization alone, \(seedText).",
+          + "with normalization alone, \(seedText). The y axis is cut below, so the first points (chance) lie under it.",
         svg: accuracy.svg()),
       Figure(
         name: "affine_parameters",
@@ -288,8 +291,9 @@ public struct AffineExperiment: Experiment {
     let accuracies = [affine.map(\.testAccuracy), plain.map(\.testAccuracy)]
     let finite = accuracies.allSatisfy { $0.allSatisfy(\.isFinite) }
     let means = accuracies.map { SigmoidMLP.mean($0) }
-    let helps = finite && accuracies[0].min()! > accuracies[1].max()!
-    let hurts = finite && accuracies[0].max()! < accuracies[1].min()!
+    let severalSeeds = affine.count >= 2 && plain.count >= 2
+    let helps = severalSeeds && finite && accuracies[0].min()! > accuracies[1].max()!
+    let hurts = severalSeeds && finite && accuracies[0].max()! < accuracies[1].min()!
 
     let layerCount = affine.first?.parameters.count ?? 0
     func over(_ runs: [Run], _ value: (Run, Int) -> Double) -> [Double] {
@@ -323,7 +327,7 @@ public struct AffineExperiment: Experiment {
     let findings = """
       Final test accuracy: \(percent(means[0])) with γ and β vs \(percent(means[1])) with normalization alone \
       (per seed \(list(accuracies[0], percent)) vs \(list(accuracies[1], percent))): \
-      \(helps ? "the learned scale and shift helped in every seed" : hurts ? "normalization alone did better in every seed" : "the seeds overlap, so no difference is shown"). \
+      \(helps ? "the learned scale and shift helped in every seed" : hurts ? "normalization alone did better in every seed" : severalSeeds ? "the seeds overlap, so no difference is shown" : "with one seed no difference can be shown"). \
       Per hidden layer 1–3, the learned γ moved on average \(list(gammaDeviation, two)) from 1 (median γ \
       \(list(gammaMedian, two))) and β moved \(list(betaDeviation, two)) from 0. \
       The sigmoid inputs of a unit spread with a standard deviation of \(list(stdAffine, two)) with γ, β against \
@@ -331,7 +335,7 @@ public struct AffineExperiment: Experiment {
       lay beyond |z| = \(linearLimit). \
       \(used ? "So the network does use γ and β to move the sigmoid inputs out of the near-linear range that normalization alone keeps them in." : moved ? "γ and β moved, but the sigmoid inputs did not leave the near-linear range much more than without them." : "γ and β stayed close to 1 and 0.") \
       It does not restore the identity, though: only \(list(identity, percent)) of the units have γ within ×1.25 \
-      of the running standard deviation and β within 0.2 of it from the running mean; the identity is within reach \
+      of the running standard deviation and β within 0.2 running standard deviations of the running mean; the identity is within reach \
       of γ and β, but training does not go there. \
       \(helps && used ? "Both parts of the claim hold on our data." : helps ? "Accuracy improves, but the mechanism is not visible in the sigmoid inputs." : used ? "γ and β are used, but accuracy does not show that normalization alone loses anything here." : "Neither part of the claim shows on our data.")
       """
