@@ -1,0 +1,111 @@
+import Foundation
+import NeuralNetwork
+import Plots
+
+/// The paper's MNIST network (§4.1, Figure 1): 784-100-100-100-10 with sigmoid hidden
+/// units, trained with plain mini-batch SGD with momentum, shared by the convergence and
+/// affine experiments.
+enum SigmoidMLP {
+  /// Without batch normalization: y = g(Wu + b) in every hidden layer.
+  static let baseline = "linear:100,sigmoid,linear:100,sigmoid,linear:100,sigmoid,linear:10"
+  /// With batch normalization before each sigmoid: y = g(BN(Wu)) (the linear bias is kept;
+  /// BN subtracts it again, so it does not matter).
+  static let withBatchNorm = "linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:10"
+  /// Normalization without the learnable scale and shift.
+  static let withoutAffine =
+    "linear:100,bn:noaffine,sigmoid,linear:100,bn:noaffine,sigmoid,linear:100,bn:noaffine,sigmoid,linear:10"
+
+  /// The paper's mini-batch size.
+  static let batchSize = 60
+  /// The standard deviation of the Gaussian initial weights (biases start at 0): small,
+  /// as in the paper, yet large enough for the baseline to learn within a few thousand steps.
+  static let initialStandardDeviation = 0.05
+  /// SGD's momentum for every run.
+  static let momentum = 0.9
+
+  /// A network of `architecture`, initialized from `seed` (so BN and baseline start from the same weights).
+  static func network(_ architecture: String, seed: UInt64) throws -> Sequential<Float> {
+    var generator = SeededGenerator(seed: seed)
+    return try Architecture(parsing: architecture).makeNetwork(
+      sampleShape: [784], initializer: .gaussian(standardDeviation: initialStandardDeviation), using: &generator)
+  }
+
+  static func optimizer(rate: Double) -> SGD<Float> {
+    SGD(schedule: .constant(rate), momentum: momentum)
+  }
+
+  /// The indices of the sigmoid layers, first to last.
+  static func sigmoidIndices(_ network: Sequential<Float>) -> [Int] {
+    network.layers.indices.filter { network.layers[$0] is Sigmoid<Float> }
+  }
+
+  /// Samples `range` of `samples`.
+  static func slice(_ samples: LabeledSamples<Float>, _ range: Range<Int>) throws -> LabeledSamples<Float> {
+    let range = range.clamped(to: 0..<samples.count)
+    let size = samples.sampleSize
+    return try LabeledSamples(
+      samples: Tensor(
+        shape: [range.count] + samples.sampleShape,
+        scalars: Array(samples.samples.scalars[(range.lowerBound * size)..<(range.upperBound * size)])),
+      labels: Array(samples.labels[range]))
+  }
+
+  /// Column `unit` of a [N, C] tensor.
+  static func column(_ tensor: Tensor<Float>, unit: Int) -> [Double] {
+    let columns = tensor.shape[1]
+    return (0..<tensor.shape[0]).map { Double(tensor.scalars[$0 * columns + unit]) }
+  }
+
+  /// The `p`-quantile (0…1) of `values`, interpolating linearly between order statistics
+  /// (NumPy's default).
+  static func quantile(_ values: [Double], _ p: Double) -> Double {
+    quantile(sorted: values.sorted(), p)
+  }
+
+  static func quantile(sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let position = p * Double(sorted.count - 1)
+    let lower = Int(position.rounded(.down))
+    let upper = min(lower + 1, sorted.count - 1)
+    return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
+  }
+
+  /// Mean, minimum and maximum of each position over several equally long rows (seeds);
+  /// NaN where any row is NaN.
+  static func spread(_ rows: [[Double]]) -> (mean: [Double], low: [Double], high: [Double]) {
+    guard let first = rows.first else { return ([], [], []) }
+    var mean: [Double] = []
+    var low: [Double] = []
+    var high: [Double] = []
+    for index in first.indices {
+      let values = rows.map { $0[index] }
+      if values.contains(where: { !$0.isFinite }) {
+        mean.append(.nan)
+        low.append(.nan)
+        high.append(.nan)
+      } else {
+        mean.append(values.reduce(0, +) / Double(values.count))
+        low.append(values.min()!)
+        high.append(values.max()!)
+      }
+    }
+    return (mean, low, high)
+  }
+
+  static func mean(_ values: [Double]) -> Double {
+    values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
+  }
+
+  static func percent(_ value: Double) -> String {
+    value.isFinite ? String(format: "%.1f%%", 100 * value) : "n/a"
+  }
+
+  static func number(_ value: Double, _ digits: Int = 2) -> String {
+    value.isFinite ? String(format: "%.\(digits)f", value) : "n/a"
+  }
+
+  /// "0.1" rather than "0.100000".
+  static func rate(_ value: Double) -> String {
+    "\(value)"
+  }
+}
