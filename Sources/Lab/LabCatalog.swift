@@ -1,6 +1,6 @@
 /// Every experiment of the lab, in report order.
 public enum LabCatalog {
-  public static let all: [any Experiment] = [BesselExperiment()]
+  public static let all: [any Experiment] = [SaturationExperiment(), LearningRateExperiment(), BesselExperiment()]
 
   public static var names: [String] { all.map(\.name) }
 
