@@ -1,4 +1,4 @@
-import Datasets
+@testable import Datasets
 import Foundation
 import Testing
 
@@ -7,14 +7,19 @@ import Testing
 /// The real Fashion-MNIST files, where the README's commands installed them.
 private let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
 
-/// Fashion-MNIST, loaded once for all tests that train networks.
+/// The first 2,000 training and 1,000 test images of Fashion-MNIST (all that the quick
+/// paths use), loaded once for all tests that train networks.
 private let fashionMNIST: LabData? = {
-  guard FileManager.default.fileExists(atPath: fashionMNISTDirectory) else { return nil }
-  return try? LabData(dataset: MNISTFormatDataset.fashionMNIST(), source: "fashion-mnist")
+  guard FileManager.default.fileExists(atPath: fashionMNISTDirectory),
+    let full = try? MNISTFormatDataset.fashionMNIST()
+  else { return nil }
+  let subset = MNISTFormatDataset(train: full.train.prefix(2_000), test: full.test.prefix(1_000))
+  return try? LabData(dataset: subset, source: "fashion-mnist (first 2,000 / 1,000)")
 }()
 
 private func quickContext(seed: UInt64) throws -> LabContext {
-  LabContext(budget: .quick, seed: seed, data: try #require(fashionMNIST), progress: { _ in })
+  guard let data = fashionMNIST else { throw LabError.missingData(experiment: "the lab tests") }
+  return LabContext(budget: .quick, seed: seed, data: data, progress: { _ in })
 }
 
 @Suite(.enabled(if: FileManager.default.fileExists(atPath: fashionMNISTDirectory), "needs Fashion-MNIST"))
@@ -27,9 +32,9 @@ struct SaturationExperimentTests {
     #expect(table.columns == SaturationExperiment.columns)
     let setups = SaturationExperiment.setups
     #expect(setups.count == 8)
-    // Quick: 60 steps measured every 20, plus step 0.
-    #expect(table.rows.count == setups.count * 4)
-    #expect(Set(table.column("step")) == [0, 20, 40, 60])
+    // Quick: 20 steps measured every 10, plus step 0.
+    #expect(table.rows.count == setups.count * 3)
+    #expect(Set(table.column("step")) == [0, 10, 20])
     let accuracy = table.column("test_accuracy")
     for row in table.rows.indices {
       let divergedBefore = accuracy[row].isNaN

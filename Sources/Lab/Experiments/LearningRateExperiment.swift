@@ -20,8 +20,11 @@ public struct LearningRateExperiment: Experiment {
   static let architectureWithBN = "linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:10"
   static let architectureWithoutBN = "linear:100,sigmoid,linear:100,sigmoid,linear:100,sigmoid,linear:10"
   /// A learning rate or initialization counts as usable for a network when no seed
-  /// diverged and its mean final accuracy is within this of the network's best.
+  /// diverged and its mean final accuracy is within this of the network's best (and above
+  /// ``chanceLevel``).
   static let usableTolerance = 0.05
+  /// A final accuracy below this counts as left at chance (10 classes).
+  static let chanceLevel = 0.15
   /// The weight scales of the invariance check.
   static let scales = [0.1, 10.0]
 
@@ -41,7 +44,7 @@ public struct LearningRateExperiment: Experiment {
     switch budget {
     case .quick:
       return Plan(
-        learningRates: [0.03, 0.3, 3], standardDeviations: [0.03, 0.3], seeds: 1, steps: 40, every: 20, trainCount: 2_000,
+        learningRates: [0.1, 3], standardDeviations: [0.03, 0.3], seeds: 1, steps: 20, every: 10, trainCount: 2_000,
         curveTestCount: 500, finalTestCount: 1_000)
     case .standard:
       return Plan(
@@ -142,7 +145,7 @@ public struct LearningRateExperiment: Experiment {
           + "biases 0 (PyTorch's default has std 0.021 in layer 1, 0.058 after); learning rate: each network's best "
           + "of (a): \(Self.format(bestRate[0])) without BN, \(Self.format(bestRate[1])) with BN",
         "usable: no seed diverged and the mean final accuracy is within \(Int(Self.usableTolerance * 100)) points of "
-          + "that network's best in the sweep",
+          + "that network's best in the sweep and above \(Int(Self.chanceLevel * 100))% (chance is 10%)",
         "(c) Linear 784→100 without bias (PyTorch's default init), BN, sigmoid, Linear 100→10, cross-entropy, on the "
           + "first \(Self.batchSize) training samples; W scaled by a ∈ \(Self.scales.map { Self.format($0) }.joined(separator: ", ")); "
           + "in Double with ε = 0 (the paper's identity) and in Float with ε = 1e-5 (what training uses)",
@@ -231,10 +234,11 @@ public struct LearningRateExperiment: Experiment {
     points.filter { $0.mean.isFinite }.max { $0.mean < $1.mean } ?? points[0]
   }
 
-  /// The points within ``usableTolerance`` of the network's best, without divergence.
+  /// The points within ``usableTolerance`` of the network's best and above ``chanceLevel``,
+  /// without divergence.
   static func usable(_ points: [Point]) -> [Point] {
     let top = best(points).mean
-    return points.filter { $0.diverged == 0 && $0.mean.isFinite && $0.mean >= top - usableTolerance }
+    return points.filter { $0.diverged == 0 && $0.mean.isFinite && $0.mean >= max(top - usableTolerance, chanceLevel) }
   }
 
   // MARK: Scale invariance
@@ -337,6 +341,14 @@ public struct LearningRateExperiment: Experiment {
       \(format(worstRatioError, digits: 2)), and ∂L/∂u moved by \(format(worstInputGradient, digits: 2)) of its largest \
       entry. In Float with ε = 1e-5: \(floatText); ε breaks the identity where a²·Var(Wu) is not much larger than ε.
       """
+    let divergedRuns = rates.joined().map(\.diverged).reduce(0, +)
+    findings += divergedRuns == 0
+      ? " No run's loss or gradient became non-finite;"
+      : " \(divergedRuns) run(s) of the learning-rate sweep diverged (non-finite loss or gradient);"
+    let stalled = [0, 1].map { network in rates[network].filter { $0.mean.isFinite && $0.mean < chanceLevel } }
+    let stalledText = stalled.map { points in points.isEmpty ? "none" : points.map { format($0.key) }.joined(separator: ", ") }
+    findings += " learning rates left at chance (final accuracy below \(percent(chanceLevel))): \(stalledText[0]) without "
+      + "BN, \(stalledText[1]) with BN."
     if !ratesHold {
       findings += " In this measurement BN did not extend the usable learning rates beyond the baseline's."
     } else if !ratesWider {
@@ -393,4 +405,5 @@ public struct LearningRateExperiment: Experiment {
   static func percent(_ fraction: Double) -> String {
     fraction.isFinite ? String(format: "%.1f%%", 100 * fraction) : "n/a"
   }
+
 }
