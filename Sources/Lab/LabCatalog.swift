@@ -1,6 +1,8 @@
 /// Every experiment of the lab, in report order.
 public enum LabCatalog {
-  public static let all: [any Experiment] = [ConvergenceExperiment(), BesselExperiment(), AffineExperiment()]
+  public static let all: [any Experiment] = [
+    ConvergenceExperiment(), SaturationExperiment(), LearningRateExperiment(), BesselExperiment(), AffineExperiment(),
+  ]
 
   public static var names: [String] { all.map(\.name) }
 
