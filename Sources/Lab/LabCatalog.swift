@@ -1,6 +1,6 @@
 /// Every experiment of the lab, in report order.
 public enum LabCatalog {
-  public static let all: [any Experiment] = [BesselExperiment(), SmallBatchExperiment()]
+  public static let all: [any Experiment] = [BesselExperiment(), SmallBatchExperiment(), RegularizationExperiment()]
 
   public static var names: [String] { all.map(\.name) }
 

@@ -39,7 +39,7 @@ public struct SmallBatchExperiment: Experiment {
   /// The settings of part 2: (label, sampler).
   static let renormSettings: [(label: String, sampler: BatchStatisticsSupport.Sampler)] = [
     ("i.i.d., m = 4", .iid(batchSize: 4)),
-    ("2 classes per batch, m = 16", .classGrouped(batchSize: 16, classesPerBatch: 2)),
+    ("2 classes, m = 16", .classGrouped(batchSize: 16, classesPerBatch: 2)),
     ("i.i.d., m = 16", .iid(batchSize: 16)),
   ]
   static let momentum = 0.9
@@ -63,7 +63,7 @@ public struct SmallBatchExperiment: Experiment {
   static func setup(_ budget: LabBudget) -> Setup {
     budget.choose(
       quick: Setup(trainCount: 1_024, testCount: 512, examples: 1_024, recalibrationExamples: 512, seeds: 1),
-      standard: Setup(trainCount: 60_000, testCount: 9_984, examples: 60_000, recalibrationExamples: 10_240, seeds: 2),
+      standard: Setup(trainCount: 60_000, testCount: 9_984, examples: 60_000, recalibrationExamples: 10_240, seeds: 3),
       full: Setup(trainCount: 60_000, testCount: 9_984, examples: 300_000, recalibrationExamples: 20_480, seeds: 3))
   }
 
@@ -74,9 +74,9 @@ public struct SmallBatchExperiment: Experiment {
     let train = try BatchStatisticsSupport.shuffledPrefix(data.train, count: setup.trainCount, seed: context.seed &+ 60)
     let test = try BatchStatisticsSupport.shuffledPrefix(data.test, count: setup.testCount, seed: context.seed &+ 61)
     let sweep = try Self.sweep(context, setup: setup, train: train, test: test)
-    let renorm = try Self.renormalization(context, setup: setup, train: train, test: test)
+    let renorm = try Self.renormalization(context, setup: setup, train: train, test: test, sweep: sweep)
     let summary = Self.summary(sweep)
-    let verdict = Self.verdict(summary: summary, renorm: renorm)
+    let verdict = Self.verdict(sweep: sweep, summary: summary, renorm: renorm)
     return ExperimentReport(
       name: name, title: "Small batches: which statistics at test time, and Batch Renormalization",
       claim: "With small batches a BN network comes to depend on its batch's statistics: population statistics "
@@ -200,13 +200,18 @@ public struct SmallBatchExperiment: Experiment {
 
   // MARK: Part 2: Batch Renormalization
 
+  /// The normalizations compared in part 2, as the `normalization` column codes them.
+  static let normalizations: [(code: Double, label: String, token: String)] = [
+    (0, "without BN", ""), (1, "BN", "bn:momentum=0.01,"), (2, "BRN", "bn:momentum=0.01:renorm,"),
+  ]
+
   static func renormalization(
-    _ context: LabContext, setup: Setup, train: LabeledSamples<Float>, test: LabeledSamples<Float>
+    _ context: LabContext, setup: Setup, train: LabeledSamples<Float>, test: LabeledSamples<Float>, sweep: DataTable
   ) throws -> DataTable {
     var table = DataTable(
       name: "small_batch_renorm",
       columns: [
-        "setting", "batch_size", "classes_per_batch", "renorm", "seed", "steps", "diverged",
+        "setting", "batch_size", "classes_per_batch", "normalization", "seed", "steps", "diverged",
         "test_accuracy_running", "test_accuracy_population",
       ])
     for (settingIndex, setting) in renormSettings.enumerated() {
@@ -215,47 +220,62 @@ public struct SmallBatchExperiment: Experiment {
       if case .classGrouped(_, let count) = setting.sampler { classes = count } else { classes = 0 }
       let steps = setup.examples / m
       let schedule = RenormalizationSchedule().scaled(by: Double(steps) / 80_000)
-      for renorm in [false, true] {
+      for normalization in normalizations {
         let architecture = try Architecture(
-          parsing: "linear:100,bn:momentum=0.01\(renorm ? ":renorm" : ""),sigmoid,"
-            + "linear:100,bn:momentum=0.01\(renorm ? ":renorm" : ""),sigmoid,linear:10")
+          parsing: "linear:100,\(normalization.token)sigmoid,linear:100,\(normalization.token)sigmoid,linear:10")
         for seedOffset in 0..<setup.seeds {
           let seed = context.seed &+ UInt64(seedOffset)
-          context.progress("small-batch: \(renorm ? "BRN" : "BN"), \(setting.label), seed \(seed), \(steps) steps")
+          let prefix = [Double(settingIndex), Double(m), Double(classes), normalization.code, Double(seed)]
+          // BN with i.i.d. batches of a part-1 batch size is a part-1 run: the same network, seed and batches
+          // (its momentum-0.01 copy is this run's running statistics, its recalibration this recalibration).
+          if normalization.code == 1, classes == 0,
+            let row = sweep.rows.first(where: { $0[0] == Double(m) && $0[1] == Double(seed) })
+          {
+            func value(_ column: String) -> Double { row[sweep.columns.firstIndex(of: column)!] }
+            table.append(
+              prefix + [
+                value("steps"), value("diverged"), value("test_accuracy_ema_0.01"), value("test_accuracy_recalibrated"),
+              ])
+            continue
+          }
+          context.progress("small-batch: \(normalization.label), \(setting.label), seed \(seed), \(steps) steps")
           var generator = SeededGenerator(seed: seed)
           let network: Sequential<Float> = try architecture.makeNetwork(sampleShape: [784], using: &generator)
           let outcome = try BatchStatisticsSupport.train(
             network, optimizer: SGD(schedule: .constant(learningRate(batchSize: m)), momentum: momentum), data: train,
-            sampler: setting.sampler, steps: steps, seed: seed &+ 1000, renormalization: renorm ? schedule : nil)
+            sampler: setting.sampler, steps: steps, seed: seed &+ 1000,
+            renormalization: normalization.code == 2 ? schedule : nil)
           let running = try outcome.model.evaluate(test).accuracy
-          let population = try BatchStatisticsSupport.recalibrated(
-            outcome.model, data: train, sampler: .iid(batchSize: m),
-            batchCount: max(1, setup.recalibrationExamples / m), seed: seed &+ 2000
-          ).evaluate(test).accuracy
-          table.append([
-            Double(settingIndex), Double(m), Double(classes), renorm ? 1 : 0, Double(seed), Double(outcome.steps),
-            outcome.diverged ? 1 : 0, running, population,
-          ])
+          let population =
+            normalization.code == 0
+            ? running
+            : try BatchStatisticsSupport.recalibrated(
+              outcome.model, data: train, sampler: .iid(batchSize: m),
+              batchCount: max(1, setup.recalibrationExamples / m), seed: seed &+ 2000
+            ).evaluate(test).accuracy
+          table.append(prefix + [Double(outcome.steps), outcome.diverged ? 1 : 0, running, population])
         }
       }
     }
     return table
   }
 
-  /// The mean, min and max over seeds of `column` for one setting and method.
-  static func renormSpread(_ table: DataTable, setting: Int, renorm: Bool, column: String) -> (
+  /// The mean, min and max over seeds of `column` for one setting and normalization (0 none, 1 BN, 2 BRN).
+  static func renormSpread(_ table: DataTable, setting: Int, normalization: Double, column: String) -> (
     mean: Double, low: Double, high: Double
   ) {
     let settings = table.column("setting")
-    let flags = table.column("renorm")
+    let codes = table.column("normalization")
     let values = table.column(column)
     return BatchStatisticsSupport.spread(
-      settings.indices.filter { settings[$0] == Double(setting) && flags[$0] == (renorm ? 1 : 0) }.map { values[$0] })
+      settings.indices.filter { settings[$0] == Double(setting) && codes[$0] == normalization }.map { values[$0] })
   }
 
   static func renormFigure(_ table: DataTable) -> Figure {
-    func bars(_ renorm: Bool, _ column: String, _ name: String, _ color: Color) -> BarSeries {
-      let spreads = renormSettings.indices.map { renormSpread(table, setting: $0, renorm: renorm, column: column) }
+    func bars(_ normalization: Double, _ column: String, _ name: String, _ color: Color) -> BarSeries {
+      let spreads = renormSettings.indices.map {
+        renormSpread(table, setting: $0, normalization: normalization, column: column)
+      }
       return BarSeries(
         name: name, values: spreads.map(\.mean), color: color,
         errors: spreads.map { ErrorBar(lower: $0.low, upper: $0.high) })
@@ -265,39 +285,47 @@ public struct SmallBatchExperiment: Experiment {
       categories: renormSettings.map(\.label), categoryTitle: "training batches",
       yAxis: Axis("test accuracy", range: 0...1),
       series: [
-        bars(false, "test_accuracy_running", "BN, running averages", Palette.withBatchNorm),
-        bars(false, "test_accuracy_population", "BN, recalibrated", Color(0x73B1D5)),
-        bars(true, "test_accuracy_running", "BRN, running averages", Palette.categorical(2)),
-        bars(true, "test_accuracy_population", "BRN, recalibrated", Color(0x73C9B2)),
+        bars(0, "test_accuracy_running", "without BN", Palette.withoutBatchNorm),
+        bars(1, "test_accuracy_running", "BN, running averages", Palette.withBatchNorm),
+        bars(1, "test_accuracy_population", "BN, recalibrated", Color(0x73B1D5)),
+        bars(2, "test_accuracy_running", "BRN, running averages", Palette.categorical(2)),
+        bars(2, "test_accuracy_population", "BRN, recalibrated", Color(0x73C9B2)),
       ],
       legend: .below)
     return Figure(
       name: "small_batch_renorm",
-      caption: "BN and Batch Renormalization (the same network, seed and running-average momentum 0.01) trained "
-        + "with micro-batches of 4, with batches of 16 drawn from 2 classes, and with i.i.d. batches of 16; "
-        + "evaluated with their running averages and with population statistics recalibrated over i.i.d. training "
-        + "batches. Error bars: min–max over seeds.",
+      caption: "The same network without BN, with BN and with Batch Renormalization (the same seed; running-average "
+        + "momentum 0.01) trained with micro-batches of 4, with batches of 16 drawn from 2 classes, and with i.i.d. "
+        + "batches of 16; evaluated with the running averages and with population statistics recalibrated over "
+        + "i.i.d. training batches. Error bars: min–max over seeds.",
       svg: chart.svg())
   }
 
   // MARK: Verdict
 
-  static func verdict(summary: DataTable, renorm: DataTable) -> (verdict: Verdict, findings: String) {
+  static func verdict(sweep: DataTable, summary: DataTable, renorm: DataTable) -> (verdict: Verdict, findings: String) {
     typealias S = BatchStatisticsSupport
+    func meanLoss(_ m: Double) -> Double {
+      let sizes = sweep.column("batch_size")
+      return S.spread(sizes.indices.filter { sizes[$0] == m }.map { sweep.column("final_training_loss")[$0] }).mean
+    }
+    let finalLoss = meanLoss(summary.column("batch_size").first ?? 0)
+    let finalLossLast = meanLoss(summary.column("batch_size").last ?? 0)
     func mean(_ column: String, _ row: Int) -> Double { summary.column(column + "_mean")[row] }
     let last = summary.rows.count - 1
     let ema = methods[0].column, slowEMA = methods[1].column, cumulative = methods[2].column
     let recalibrated = methods[3].column, batch = methods[4].column
     // (1) Precise statistics at least as good as the moving average (0.5 points of slack) at every m.
     let preciseShortfalls = summary.rows.indices.filter { mean(recalibrated, $0) < mean(ema, $0) - 0.005 }
-    // (2) At the smallest m, batch statistics beat population statistics; the margin shrinks by the largest m.
-    let smallMargin = mean(batch, 0) - mean(recalibrated, 0)
-    let largeMargin = mean(batch, last) - mean(recalibrated, last)
-    let inconsistency = smallMargin > 0 && smallMargin > largeMargin
+    // (2) At tiny batches (m = 2 or 4) batch statistics at test time beat population statistics (Wu & Johnson's
+    // train–test inconsistency), by more than at the largest m.
+    let margins = summary.rows.indices.map { mean(batch, $0) - mean(recalibrated, $0) }
+    let tiny = summary.column("batch_size").indices.filter { summary.column("batch_size")[$0] <= 4 }
+    let inconsistency = tiny.contains { margins[$0] > 0.005 && margins[$0] > margins[last] }
     // (3) BRN beats BN (population statistics, running averages) with tiny and non-i.i.d. batches.
     func gain(_ setting: Int, _ column: String) -> Double {
-      renormSpread(renorm, setting: setting, renorm: true, column: column).mean
-        - renormSpread(renorm, setting: setting, renorm: false, column: column).mean
+      renormSpread(renorm, setting: setting, normalization: 2, column: column).mean
+        - renormSpread(renorm, setting: setting, normalization: 1, column: column).mean
     }
     let tinyGain = gain(0, "test_accuracy_running"), nonIIDGain = gain(1, "test_accuracy_running")
     let referenceGain = gain(2, "test_accuracy_running")
@@ -311,20 +339,26 @@ public struct SmallBatchExperiment: Experiment {
         + "\(S.percent(mean(recalibrated, index))), batch statistics \(S.percent(mean(batch, index)))"
     }
     func renormText(_ setting: Int) -> String {
-      let bn = renormSpread(renorm, setting: setting, renorm: false, column: "test_accuracy_running").mean
-      let brn = renormSpread(renorm, setting: setting, renorm: true, column: "test_accuracy_running").mean
-      let bnPopulation = renormSpread(renorm, setting: setting, renorm: false, column: "test_accuracy_population").mean
-      let brnPopulation = renormSpread(renorm, setting: setting, renorm: true, column: "test_accuracy_population").mean
-      return "\(renormSettings[setting].label): BN \(S.percent(bn)) vs BRN \(S.percent(brn)) with running averages "
-        + "(recalibrated: \(S.percent(bnPopulation)) vs \(S.percent(brnPopulation)))"
+      func value(_ code: Double, _ column: String) -> String {
+        S.percent(renormSpread(renorm, setting: setting, normalization: code, column: column).mean)
+      }
+      return "\(renormSettings[setting].label): BN \(value(1, "test_accuracy_running")) vs BRN "
+        + "\(value(2, "test_accuracy_running")) with running averages (recalibrated: "
+        + "\(value(1, "test_accuracy_population")) vs \(value(2, "test_accuracy_population"))), without BN "
+        + "\(value(0, "test_accuracy_running"))"
     }
     let findings = """
       Mean test accuracy over seeds, \(row(0)); \(row(2)); \(row(last)). \
       Recalibrated population statistics were \(preciseShortfalls.isEmpty ? "within 0.5 points of or better than" : "more than 0.5 points below") \
       the momentum-0.1 moving average at \(preciseShortfalls.isEmpty ? "every batch size" : "m = " + preciseShortfalls.map { String(m[$0]) }.joined(separator: ", ")). \
-      Batch statistics at test time minus recalibrated population statistics: \(S.format(100 * smallMargin, digits: 1)) points at \
-      m = \(m[0]) and \(S.format(100 * largeMargin, digits: 1)) at m = \(m[last]) \
-      (\(inconsistency ? "the train–test inconsistency of small batches shows" : "no train–test inconsistency at small batches in this measurement")). \
+      The moving averages lag the weights where few large steps are taken: at m = \(m[last]) momentum 0.1 was \
+      \(S.format(100 * (mean(recalibrated, last) - mean(ema, last)), digits: 1)) points and momentum 0.01 \
+      \(S.format(100 * (mean(recalibrated, last) - mean(slowEMA, last)), digits: 1)) points below recalibration. \
+      Batch statistics at test time minus recalibrated population statistics, in points: \
+      \(zip(m, margins).map { "\(S.format(100 * $1, digits: 1)) at m = \($0)" }.joined(separator: ", ")) \
+      (\(inconsistency ? "the train–test inconsistency of tiny batches shows: batch statistics win there" : "population statistics were never beaten by batch statistics at tiny batches: the noise of test batches of m costs more than the inconsistency; Wu & Johnson's effect does not show here")). \
+      At m = \(m[0]) training itself fails (final training loss \(S.format(finalLoss, digits: 2)), against \
+      \(S.format(finalLossLast, digits: 2)) at m = \(m[last])): with two samples every normalized feature is ±1. \
       Batch Renormalization, \(renormText(0)); \(renormText(1)); \(renormText(2)). BRN's gain with running averages: \
       \(S.format(100 * tinyGain, digits: 1)) points with micro-batches, \(S.format(100 * nonIIDGain, digits: 1)) with non-i.i.d. \
       batches, \(S.format(100 * referenceGain, digits: 1)) with ordinary batches.
