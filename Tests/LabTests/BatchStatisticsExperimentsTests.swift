@@ -11,8 +11,11 @@ enum FashionMNISTFixture {
   static let isInstalled = FileManager.default.fileExists(atPath: MNISTFormatDataset.fashionMNISTDirectory.path)
   static let data: LabData? = try? LabData(dataset: MNISTFormatDataset.fashionMNIST(), source: "fashion-mnist")
 
+  struct NotLoaded: Error {}
+
   static func context(seed: UInt64) throws -> LabContext {
-    LabContext(budget: .quick, seed: seed, data: try #require(data), progress: { _ in })
+    guard let data else { throw NotLoaded() }
+    return LabContext(budget: .quick, seed: seed, data: data, progress: { _ in })
   }
 }
 

@@ -342,10 +342,11 @@ extension BesselExperiment {
         + "((m − 1)/m = \(S.format(Double(size - 1) / Double(size), digits: 2)))"
     }
     let findings = """
-      In a network trained with small batches (mean over seeds), \(rows.joined(separator: "; ")). At m = \(smallest) the \
-      biased running variance \(holds ? "cost" : "did not cost more than half a point:") \(S.format(100 * runningCost, digits: 1)) \
-      points of test accuracy against the unbiased one (\(S.format(100 * recalibratedCost, digits: 1)) points with \
-      recalibrated statistics).
+      In a network trained with small batches (mean over seeds), \(rows.joined(separator: "; ")). So the unbiased \
+      running variance does estimate the population variance, and the biased one falls short by about (m − 1)/m. \
+      At m = \(smallest) the unbiased running variance scored \(S.format(100 * abs(runningCost), digits: 1)) points \
+      \(runningCost >= 0 ? "above" : "below") the biased one (recalibrated: \(S.format(100 * abs(recalibratedCost), digits: 1)) \
+      points \(recalibratedCost >= 0 ? "above" : "below")): \(holds ? "the correction pays off in accuracy" : "the statistically right estimate did not give the better network. Training normalizes with the biased batch variance (at m = 2 every normalized value is ±1), and the network does better at test time with the larger normalized values that the smaller, biased variance gives: a train–test mismatch that Bessel's correction does not address").
       """
     return (holds, findings)
   }

@@ -25,10 +25,10 @@ public struct RegularizationExperiment: Experiment {
   static let withoutBatchNorm = "linear:100,relu,linear:100,relu,linear:10"
   static let momentum = 0.9
 
-  /// SGD's learning rate at batch size B: 0.05·√(B/32), the square-root scaling rule
+  /// SGD's learning rate at batch size B: 0.02·√(B/32), the square-root scaling rule
   /// (Hoffer et al. 2017), the same with and without BN.
   static func learningRate(batchSize: Int) -> Double {
-    0.05 * (Double(batchSize) / 32).squareRoot()
+    0.02 * (Double(batchSize) / 32).squareRoot()
   }
 
   struct Setup {
@@ -102,7 +102,7 @@ public struct RegularizationExperiment: Experiment {
           + "\(test.count) test images",
         "networks: \(Self.withBatchNorm) against \(Self.withoutBatchNorm); ghost BN: bn:ghost=\(Self.ghostBatchSize) "
           + "at B = \(Self.batchSizes.last!); PyTorch's default initialization",
-        "SGD, momentum \(Self.momentum), learning rate 0.05·√(B/32) (square-root scaling) with and without BN, "
+        "SGD, momentum \(Self.momentum), learning rate 0.02·√(B/32) (square-root scaling) with and without BN, "
           + "no weight decay; the same number of EPOCHS (\(setup.epochs)) at every batch size, so "
           + "\(setup.epochs * (train.count / Self.batchSizes[0])) steps at B = \(Self.batchSizes[0]) and "
           + "\(setup.epochs * (train.count / Self.batchSizes.last!)) at B = \(Self.batchSizes.last!)",
