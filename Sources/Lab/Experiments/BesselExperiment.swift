@@ -193,7 +193,7 @@ extension BesselExperiment {
 
   static func networkSetup(_ budget: LabBudget) -> NetworkSetup {
     budget.choose(
-      quick: NetworkSetup(trainCount: 1_024, testCount: 512, examples: 1_024, recalibrationExamples: 512, seeds: 1),
+      quick: NetworkSetup(trainCount: 512, testCount: 256, examples: 512, recalibrationExamples: 256, seeds: 1),
       standard: NetworkSetup(
         trainCount: 60_000, testCount: 9_984, examples: 60_000, recalibrationExamples: 10_240, seeds: 3),
       full: NetworkSetup(

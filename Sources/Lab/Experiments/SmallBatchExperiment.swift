@@ -15,10 +15,11 @@ import Plots
 /// not change the weights, and copies of each layer fed the same inputs
 /// (``RunningStatisticsCopies``) hold exactly what separate runs would have ended with.
 ///
-/// Part 2 trains BN and BRN networks (the same seed, both with running-statistics
-/// momentum 0.01, the BRN paper's rate) with i.i.d. micro-batches, with batches drawn from
-/// two classes only, and with ordinary i.i.d. batches, and evaluates them with their
-/// running statistics and with recalibrated population statistics.
+/// Part 2 trains the network without BN, with BN and with BRN (the same seed, both
+/// normalizations with running-statistics momentum 0.01, the BRN paper's rate) with i.i.d.
+/// micro-batches, with batches drawn from two classes only, and with ordinary i.i.d.
+/// batches, and evaluates them with their running statistics and with recalibrated
+/// population statistics.
 public struct SmallBatchExperiment: Experiment {
   public let name = "small-batch"
 
@@ -62,7 +63,7 @@ public struct SmallBatchExperiment: Experiment {
 
   static func setup(_ budget: LabBudget) -> Setup {
     budget.choose(
-      quick: Setup(trainCount: 1_024, testCount: 512, examples: 1_024, recalibrationExamples: 512, seeds: 1),
+      quick: Setup(trainCount: 512, testCount: 256, examples: 512, recalibrationExamples: 256, seeds: 1),
       standard: Setup(trainCount: 60_000, testCount: 9_984, examples: 60_000, recalibrationExamples: 10_240, seeds: 3),
       full: Setup(trainCount: 60_000, testCount: 9_984, examples: 300_000, recalibrationExamples: 20_480, seeds: 3))
   }
@@ -94,7 +95,9 @@ public struct SmallBatchExperiment: Experiment {
         "recalibrated: Algorithm 2 over \(setup.recalibrationExamples) training examples in batches of the "
           + "training batch size m, weights frozen, variance × m/(m − 1)",
         "batch statistics: the test set in batches of m (a random order, so the batches are i.i.d.)",
-        "Batch Renormalization: bn:momentum=0.01:renorm against bn:momentum=0.01, the paper's rMax/dMax schedule "
+        "Batch Renormalization: bn:momentum=0.01:renorm against bn:momentum=0.01 and against no BN, the same seeds; "
+          + "the BN runs with i.i.d. batches are part 1's runs (same weights; their momentum-0.01 statistics); "
+          + "the paper's rMax/dMax schedule "
           + "scaled to the run (warm-up 1/16 of the steps, dMax = 5 by 5/16, rMax = 3 by 1/2); "
           + "non-i.i.d. batches: 8 images of each of 2 random classes; population statistics recalibrated over "
           + "i.i.d. training batches of the same size",
