@@ -78,7 +78,7 @@ let package = Package(
       exclude: ["Fixtures"]
     ),
     .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
-    .testTarget(name: "LabTests", dependencies: ["Lab"]),
+    .testTarget(name: "LabTests", dependencies: ["Lab", "Datasets", "NeuralNetwork", "BatchNormalization"]),
     .testTarget(
       name: "BatchNormCommandTests",
       dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats", "NeuralNetwork"]

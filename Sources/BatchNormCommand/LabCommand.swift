@@ -49,10 +49,13 @@ struct LabCommand: ParsableCommand {
       ComputeThreads.count = threads
     }
     let budget: LabBudget = quick ? .quick : full ? .full : .standard
+    if let binarize, !(0...1).contains(binarize) { throw CommandError("--binarize must be in 0…1, got \(binarize)") }
     var data: LabData?
     if selected.contains(where: { $0.needsData }) {
-      if let binarize, !(0...1).contains(binarize) { throw CommandError("--binarize must be in 0…1, got \(binarize)") }
       data = try LabData(dataset: DatasetArgument.load(dataset), source: dataset, binarizeAt: binarize)
+    } else if let dataset = try? DatasetArgument.load(dataset) {
+      // Experiments that only use data when they have it (bessel's network half).
+      data = try LabData(dataset: dataset, source: self.dataset, binarizeAt: binarize)
     }
     let context = LabContext(budget: budget, seed: seed, data: data) { line in
       FileHandle.standardOutput.write(Data((line + "\n").utf8))

@@ -1,7 +1,8 @@
 /// Every experiment of the lab, in report order.
 public enum LabCatalog {
   public static let all: [any Experiment] = [
-    ConvergenceExperiment(), SaturationExperiment(), LearningRateExperiment(), BesselExperiment(), AffineExperiment(),
+    ConvergenceExperiment(), SaturationExperiment(), LearningRateExperiment(), BesselExperiment(),
+    RegularizationExperiment(), SmallBatchExperiment(), AffineExperiment(),
   ]
 
   public static var names: [String] { all.map(\.name) }
