@@ -6,19 +6,6 @@ import Testing
 
 @testable import Lab
 
-/// Fashion-MNIST, loaded once for every test that trains (quick budgets use small subsets).
-enum FashionMNISTFixture {
-  static let isInstalled = FileManager.default.fileExists(atPath: MNISTFormatDataset.fashionMNISTDirectory.path)
-  static let data: LabData? = try? LabData(dataset: MNISTFormatDataset.fashionMNIST(), source: "fashion-mnist")
-
-  struct NotLoaded: Error {}
-
-  static func context(seed: UInt64) throws -> LabContext {
-    guard let data else { throw NotLoaded() }
-    return LabContext(budget: .quick, seed: seed, data: data, progress: { _ in })
-  }
-}
-
 /// Whether every value of `column` is an accuracy.
 private func accuracies(_ table: DataTable, _ column: String) -> Bool {
   table.column(column).allSatisfy { (0...1).contains($0) }

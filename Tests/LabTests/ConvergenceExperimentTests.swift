@@ -4,17 +4,6 @@ import Testing
 
 @testable import Lab
 
-/// Fashion-MNIST, loaded once for all the lab's network tests.
-enum FashionMNISTFixture {
-  static let isInstalled = FileManager.default.fileExists(atPath: MNISTFormatDataset.fashionMNISTDirectory.path)
-
-  static let data: LabData? = try? LabData(dataset: MNISTFormatDataset.fashionMNIST(), source: "fashion-mnist")
-
-  static func context(seed: UInt64) throws -> LabContext {
-    LabContext(budget: .quick, seed: seed, data: try #require(data), progress: { _ in })
-  }
-}
-
 @Suite(.enabled(if: FashionMNISTFixture.isInstalled, "needs Fashion-MNIST in /usr/share/datasets/fashion-mnist"))
 struct ConvergenceExperimentTests {
   /// The quick run's tables have a row per run, curve point and record, for both networks

@@ -1,28 +1,13 @@
-@testable import Datasets
 import Foundation
 import Testing
 
 @testable import Lab
 
-/// The real Fashion-MNIST files, where the README's commands installed them.
-private let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
-
-/// The first 2,000 training and 1,000 test images of Fashion-MNIST (all that the quick
-/// paths use), loaded once for all tests that train networks.
-private let fashionMNIST: LabData? = {
-  guard FileManager.default.fileExists(atPath: fashionMNISTDirectory),
-    let full = try? MNISTFormatDataset.fashionMNIST()
-  else { return nil }
-  let subset = MNISTFormatDataset(train: full.train.prefix(2_000), test: full.test.prefix(1_000))
-  return try? LabData(dataset: subset, source: "fashion-mnist (first 2,000 / 1,000)")
-}()
-
 private func quickContext(seed: UInt64) throws -> LabContext {
-  guard let data = fashionMNIST else { throw LabError.missingData(experiment: "the lab tests") }
-  return LabContext(budget: .quick, seed: seed, data: data, progress: { _ in })
+  try FashionMNISTFixture.context(seed: seed)
 }
 
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: fashionMNISTDirectory), "needs Fashion-MNIST"))
+@Suite(.enabled(if: FashionMNISTFixture.isInstalled, "needs Fashion-MNIST in /usr/share/datasets/fashion-mnist"))
 struct SaturationExperimentTests {
   /// One row per setup and recorded step; fractions in [0, 1]; gradient norms ≥ 0 and
   /// finite (NaN only after a divergence); the figures name every setup.
@@ -70,7 +55,7 @@ struct SaturationExperimentTests {
   }
 }
 
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: fashionMNISTDirectory), "needs Fashion-MNIST"))
+@Suite(.enabled(if: FashionMNISTFixture.isInstalled, "needs Fashion-MNIST in /usr/share/datasets/fashion-mnist"))
 struct LearningRateExperimentTests {
   @Test func quickRunHasTheShapeAndTheInvariants() throws {
     let report = try LearningRateExperiment().run(quickContext(seed: 3))
