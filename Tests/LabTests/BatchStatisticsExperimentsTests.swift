@@ -94,7 +94,7 @@ struct BesselNetworkTests {
     #expect(report.tables.map(\.name) == ["bessel_monte_carlo", "bessel_network"])
     #expect(report.figures.count == 2)
     let table = report.tables[1]
-    let seeds = BesselExperiment.networkSetup(.quick).seeds
+    let seeds = SmallBatchExperiment.setup(.quick).seeds
     #expect(table.rows.count == BesselExperiment.networkBatchSizes.count * seeds)
     #expect(table.column("m") == BesselExperiment.networkBatchSizes.flatMap { Array(repeating: Double($0), count: seeds) })
     for method in BesselExperiment.networkMethods { #expect(accuracies(table, method.column), "\(method.column)") }

@@ -183,29 +183,12 @@ extension BesselExperiment {
     ("test_accuracy_batch_statistics", "batch statistics at test time"),
   ]
 
-  struct NetworkSetup {
-    var trainCount: Int
-    var testCount: Int
-    var examples: Int
-    var recalibrationExamples: Int
-    var seeds: Int
-  }
-
-  static func networkSetup(_ budget: LabBudget) -> NetworkSetup {
-    budget.choose(
-      quick: NetworkSetup(trainCount: 512, testCount: 256, examples: 512, recalibrationExamples: 256, seeds: 1),
-      standard: NetworkSetup(
-        trainCount: 60_000, testCount: 9_984, examples: 60_000, recalibrationExamples: 10_240, seeds: 3),
-      full: NetworkSetup(
-        trainCount: 60_000, testCount: 9_984, examples: 300_000, recalibrationExamples: 20_480, seeds: 3))
-  }
-
   /// Trains at each m and seed and evaluates the same weights every way; also the ratio of
   /// the first BN layer's running variance to the variance of its input over the
   /// recalibration examples (mean over features), for each estimator.
   static func network(_ context: LabContext, data: LabData) throws -> (table: DataTable, configuration: [String]) {
-    let setup = networkSetup(context.budget)
-    // The small-batch experiment's subsets, network and seeds: its runs at m = 2, 4, 8 are these.
+    // The small-batch experiment's setup, subsets, network and seeds: its runs at m = 2, 4, 8 are these.
+    let setup = SmallBatchExperiment.setup(context.budget)
     let train = try BatchStatisticsSupport.shuffledPrefix(data.train, count: setup.trainCount, seed: context.seed &+ 60)
     let test = try BatchStatisticsSupport.shuffledPrefix(data.test, count: setup.testCount, seed: context.seed &+ 61)
     let architecture = try Architecture(parsing: SmallBatchExperiment.architecture)
