@@ -12,15 +12,15 @@ struct LabCommand: ParsableCommand {
       Experiments: \(LabCatalog.names.joined(separator: ", ")), or all.
       Each prints its progress and ends in the report (report/index.html by default) \
       with its figures, the raw numbers as CSV, and a verdict with the numbers behind it.
-      --quick is a smoke run (about a minute for all), the default fits in 15 minutes on \
-      2 cores, --full runs the papers' lengths.
+      --quick is a smoke run (seconds; its numbers mean little), the default takes about \
+      8 minutes for all on 2 cores, --full runs the papers' lengths (much longer).
       """
   )
 
   @Argument(help: "Experiments to run: \(LabCatalog.names.joined(separator: ", ")), or all.")
   var experiments: [String] = ["all"]
 
-  @Flag(help: "Smoke-run budget (about a minute for all experiments).")
+  @Flag(help: "Smoke-run budget (seconds for all experiments; its numbers mean little).")
   var quick = false
 
   @Flag(help: "The papers' lengths (much longer).")
