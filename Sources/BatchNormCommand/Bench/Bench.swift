@@ -25,7 +25,8 @@ struct Bench: ParsableCommand {
       small CNN (\(TrainingStepModel.cnn.architecture), samples [1, 28, 28], batch 64). \
       A step is forward in training mode, softmax cross-entropy, zero gradients, \
       backward and SGD (lr 0.01, momentum 0.9) on one fixed seeded random batch (no \
-      gather), timed after \(TrainingStepBenchmark.warmUpSteps) warm-up steps; --threads \
+      gather), timed for --seconds (at least --min-steps steps) after --warm-up-steps \
+      steps; --threads \
       sets the kernels' and BLAS's threads. Rows give median and minimum seconds per \
       step and steps per second (1 / median). --model and --batch narrow or change the \
       rows. With --training-steps only training rows run, unless --shape or --op is \
@@ -47,6 +48,12 @@ struct Bench: ParsableCommand {
 
   @Option(name: .customLong("batch"), help: "With --training-steps, a batch size (repeatable; default: 60 and 1024 for mlp, 64 for cnn).")
   var batches: [Int] = []
+
+  @Option(help: "With --training-steps, untimed steps before timing (at least 1).")
+  var warmUpSteps = 3
+
+  @Option(help: "With --training-steps, timed steps at the least, however short --seconds is.")
+  var minSteps = 3
 
   @Option(help: "Thread counts, comma-separated.")
   var threads: String = "1,2"
@@ -76,6 +83,7 @@ struct Bench: ParsableCommand {
       throw ValidationError("--model and --batch need --training-steps")
     }
     guard batches.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--batch takes sizes of at least 2 (batch normalization needs two samples)") }
+    guard warmUpSteps >= 1, minSteps >= 1 else { throw ValidationError("--warm-up-steps and --min-steps must be at least 1") }
     guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
   }
 
@@ -109,7 +117,10 @@ struct Bench: ParsableCommand {
       for model in selectedModels {
         for batch in batches.isEmpty ? model.defaultBatches : batches {
           for threadCount in threadCounts {
-            let row = try TrainingStepBenchmark(model: model, batch: batch, threads: threadCount, seconds: seconds).run()
+            let row = try TrainingStepBenchmark(
+              model: model, batch: batch, threads: threadCount, seconds: seconds, warmUpSteps: warmUpSteps,
+              minimumSteps: minSteps
+            ).run()
             rows.append(row.dictionary)
             if !quietTable { FileHandle.standardOutput.write(Data((row.tableLine + "\n").utf8)) }
           }

@@ -79,9 +79,10 @@ struct TrainingStepBenchmark {
   let batch: Int
   let threads: Int
   let seconds: Double
-
-  /// Steps run before timing (the first builds the momentum buffers and warms caches).
-  static let warmUpSteps = 3
+  /// Steps run before timing (the first builds the momentum buffers and warms caches); at least 1.
+  var warmUpSteps = 3
+  /// Timed steps at the least, however short `seconds` is.
+  var minimumSteps = 3
 
   func run() throws -> TrainingStepRow {
     ComputeThreads.setIncludingBLAS(threads)
@@ -104,8 +105,8 @@ struct TrainingStepBenchmark {
       Stopwatch.keep(value)
     }
 
-    for _ in 1..<Self.warmUpSteps { step() }  // Stopwatch.measure runs one more
-    let durations = Stopwatch.measure(seconds: seconds, minimumRuns: 3, step)
+    for _ in 1..<max(1, warmUpSteps) { step() }  // Stopwatch.measure runs one more
+    let durations = Stopwatch.measure(seconds: seconds, minimumRuns: max(1, minimumSteps), step)
     return TrainingStepRow(
       model: model, batch: batch, threads: threads, medianSeconds: Stopwatch.median(durations),
       minimumSeconds: durations.min()!, steps: durations.count)
