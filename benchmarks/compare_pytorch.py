@@ -6,10 +6,19 @@ prints the ratio per row and the geometric means.
     pip install torch numpy                 # once; tests and CI never need them
     swift build -c release --product bn     # or run scripts/bn once
     python3 benchmarks/compare_pytorch.py [--threads 1,2] [--seconds 0.5] [--shape 64x100 ...] [--json out.json]
+    python3 benchmarks/compare_pytorch.py --training-steps [--threads 1,2] [--seconds 0.5]
 
 PyTorch runs the same calls its BatchNorm modules make: F.batch_norm (training and
 eval) for forward, aten.native_batch_norm_backward (train=True / train=False) for
 backward with all three gradients. Channels-last shapes use torch.channels_last.
+
+With --training-steps it compares whole training steps instead (`bn bench
+--training-steps`; the kernel rows too if --shape or --op is also given): the paper's
+MLP on [784] at batch 60 and 1024 and a small CNN on [1, 28, 28] at batch 64, as
+nn.Sequential (Linear/BatchNorm1d/Sigmoid; Conv2d(padding=1)/BatchNorm2d/ReLU/
+MaxPool2d/Flatten/Linear), CrossEntropyLoss and torch.optim.SGD(lr=0.01, momentum=0.9)
+on one fixed random batch: zero_grad, forward, loss, backward, step, timed after
+3 warm-up steps. The ratio is ours steps/s over PyTorch's (both 1 / median).
 """
 import argparse
 import json
@@ -75,6 +84,75 @@ def torch_time(shape_text, operation, threads, seconds):
                                             False, 1e-5, [True, True, True]), seconds)
 
 
+TRAINING_ROWS = [("mlp", 60), ("mlp", 1024), ("cnn", 64)]
+TRAINING_WARM_UP_STEPS = 3
+
+
+def torch_model(model):
+    nn = torch.nn
+    if model == "mlp":
+        layers = []
+        features = 784
+        for _ in range(3):
+            layers += [nn.Linear(features, 100), nn.BatchNorm1d(100), nn.Sigmoid()]
+            features = 100
+        return nn.Sequential(*layers, nn.Linear(100, 10)), [784]
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, stride=1, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, stride=1, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 10)), [1, 28, 28]
+
+
+def torch_training_step_time(model_name, batch, threads, seconds):
+    """Median seconds of one training step, as `bn bench --training-steps` times ours."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    model, sample_shape = torch_model(model_name)
+    model.train()
+    x = torch.randn(batch, *sample_shape)
+    labels = torch.randint(0, 10, (batch,))
+    loss_function = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        optimizer.zero_grad()
+        loss = loss_function(model(x), labels)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(TRAINING_WARM_UP_STEPS - 1):  # median_time runs one more
+        step()
+    return median_time(step, seconds)
+
+
+def our_training_row(bn, model, batch, threads, seconds):
+    result = subprocess.run(
+        [bn, "bench", "--training-steps", "--model", model, "--batch", str(batch), "--threads", str(threads),
+         "--seconds", str(seconds), "--json", "-"],
+        check=True, capture_output=True, text=True)
+    return json.loads(result.stdout)[0]
+
+
+def compare_training_steps(arguments):
+    rows = []
+    print(f"{'model':6} {'batch':>6} {'thr':>3} {'ours steps/s':>13} {'torch steps/s':>14} {'ratio':>7}")
+    for model, batch in TRAINING_ROWS:
+        for threads in [int(value) for value in arguments.threads.split(",")]:
+            ours = our_training_row(arguments.bn, model, batch, threads, arguments.seconds)
+            theirs = 1 / torch_training_step_time(model, batch, threads, arguments.seconds)
+            ratio = ours["steps_per_second"] / theirs
+            rows.append(dict(ours, torch_steps_per_second=theirs, ratio=ratio))
+            print(f"{model:6} {batch:>6} {threads:>3} {ours['steps_per_second']:>13.1f} {theirs:>14.1f} {ratio:>6.2f}x", flush=True)
+    print()
+    print(f"geometric mean ratio, training steps: {geometric_mean([row['ratio'] for row in rows]):.2f}x over {len(rows)} rows; "
+          f"rows at or above 1.0x: {sum(row['ratio'] >= 1 for row in rows)} of {len(rows)}")
+    return rows
+
+
+def geometric_mean(values):
+    return math.exp(sum(math.log(value) for value in values) / len(values)) if values else float("nan")
+
+
 def our_row(bn, shape_text, operation, threads, seconds):
     result = subprocess.run(
         [bn, "bench", "--shape", shape_text, "--op", operation, "--threads", str(threads), "--seconds", str(seconds), "--json", "-"],
@@ -90,10 +168,27 @@ def main():
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--seconds", type=float, default=0.5)
     parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--training-steps", action="store_true",
+                        help="compare training steps (MLP, CNN) instead; with --shape or --op, after the kernel rows")
     arguments = parser.parse_args()
     if not os.path.exists(arguments.bn):
         sys.exit(f"error: {arguments.bn} not found; build it with: swift build -c release --product bn")
 
+    rows = []
+    if arguments.training_steps:
+        if arguments.shape or arguments.op:
+            rows += compare_kernels(arguments)
+            print()
+        rows += compare_training_steps(arguments)
+        print(f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")
+    else:
+        rows += compare_kernels(arguments)
+    if arguments.json:
+        with open(arguments.json, "w") as file:
+            json.dump(rows, file, indent=1)
+
+
+def compare_kernels(arguments):
     rows = []
     print(f"{'shape':22} {'op':18} {'thr':>3} {'ours µs':>10} {'torch µs':>10} {'speed-up':>9} {'GB/s':>6} {'r+w GB/s':>9} {'share':>6}")
     for shape_text in arguments.shape or STANDARD_SHAPES:
@@ -107,9 +202,6 @@ def main():
                       f"{speedup:>8.2f}x {ours['gigabytes_per_second']:>6.1f} {ours['read_write_gigabytes_per_second']:>9.1f} "
                       f"{ours['roofline_share'] * 100:>5.0f}%", flush=True)
 
-    def geometric_mean(values):
-        return math.exp(sum(math.log(value) for value in values) / len(values)) if values else float("nan")
-
     print()
     for operation in arguments.op or OPERATIONS:
         selected = [row["speedup"] for row in rows if row["op"] == operation]
@@ -117,9 +209,7 @@ def main():
     print(f"geometric mean speed-up, all: {geometric_mean([row['speedup'] for row in rows]):.2f}x; "
           f"rows at or above 1.0x: {sum(row['speedup'] >= 1 for row in rows)} of {len(rows)}")
     print(f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")
-    if arguments.json:
-        with open(arguments.json, "w") as file:
-            json.dump(rows, file, indent=1)
+    return rows
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@ import ArgumentParser
 import BatchNormalization
 import FileFormats
 import Foundation
+import NeuralNetwork
 
 /// `bn bench`: times the kernels on the standard shapes, next to the machine's memory
 /// bandwidth measured in the same run.
@@ -18,6 +19,18 @@ struct Bench: ParsableCommand {
       Shapes are (N, C) and (N, C, H, W) channels-first, written 64x100 or 1x256x56x56, \
       or channels-last in memory order with a prefix: nhwc:1x56x56x256. Build with \
       `swift build -c release` (scripts/bn does) before trusting any number.
+
+      --training-steps times whole training steps instead: the paper's MLP \
+      (\(TrainingStepModel.mlp.architecture), samples [784], batches 60 and 1024) and a \
+      small CNN (\(TrainingStepModel.cnn.architecture), samples [1, 28, 28], batch 64). \
+      A step is forward in training mode, softmax cross-entropy, zero gradients, \
+      backward and SGD (lr 0.01, momentum 0.9) on one fixed seeded random batch (no \
+      gather), timed for --seconds (at least --min-steps steps) after --warm-up-steps \
+      steps; --threads \
+      sets the kernels' and BLAS's threads. Rows give median and minimum seconds per \
+      step and steps per second (1 / median). --model and --batch narrow or change the \
+      rows. With --training-steps only training rows run, unless --shape or --op is \
+      also given, then those kernel rows run first.
       """
   )
 
@@ -26,6 +39,21 @@ struct Bench: ParsableCommand {
 
   @Option(name: .customLong("op"), help: "An operation (repeatable; default: all): \(BenchmarkOperation.allCases.map(\.rawValue).joined(separator: ", ")).")
   var operations: [String] = []
+
+  @Flag(help: "Time whole training steps (MLP and CNN) instead of the kernels; see below.")
+  var trainingSteps = false
+
+  @Option(name: .customLong("model"), help: "With --training-steps, a model (repeatable; default: all): \(TrainingStepModel.allCases.map(\.rawValue).joined(separator: ", ")).")
+  var models: [String] = []
+
+  @Option(name: .customLong("batch"), help: "With --training-steps, a batch size (repeatable; default: 60 and 1024 for mlp, 64 for cnn).")
+  var batches: [Int] = []
+
+  @Option(help: "With --training-steps, untimed steps before timing (at least 1).")
+  var warmUpSteps = 3
+
+  @Option(help: "With --training-steps, timed steps at the least, however short --seconds is.")
+  var minSteps = 3
 
   @Option(help: "Thread counts, comma-separated.")
   var threads: String = "1,2"
@@ -47,31 +75,60 @@ struct Bench: ParsableCommand {
     guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }) else {
       throw ValidationError("--threads takes positive counts like 1,2")
     }
+    for model in models where TrainingStepModel(rawValue: model) == nil {
+      throw ValidationError(
+        "unknown model '\(model)'; expected one of \(TrainingStepModel.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    guard trainingSteps || (models.isEmpty && batches.isEmpty) else {
+      throw ValidationError("--model and --batch need --training-steps")
+    }
+    guard batches.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--batch takes sizes of at least 2 (batch normalization needs two samples)") }
+    guard warmUpSteps >= 1, minSteps >= 1 else { throw ValidationError("--warm-up-steps and --min-steps must be at least 1") }
     guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
   }
 
   var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
   func run() throws {
-    let selectedShapes = shapes.isEmpty ? BenchmarkShape.standard : shapes.compactMap(BenchmarkShape.init(parsing:))
+    let runsKernels = !trainingSteps || !shapes.isEmpty || !operations.isEmpty
+    let selectedShapes = !runsKernels ? [] : shapes.isEmpty ? BenchmarkShape.standard : shapes.compactMap(BenchmarkShape.init(parsing:))
     let selectedOperations = operations.isEmpty ? BenchmarkOperation.allCases : operations.compactMap(BenchmarkOperation.init(rawValue:))
     let quietTable = json == "-"
-    if !quietTable { FileHandle.standardOutput.write(Data((BenchmarkRow.header + "\n").utf8)) }
-    var rows: [BenchmarkRow] = []
+    if !quietTable && runsKernels { FileHandle.standardOutput.write(Data((BenchmarkRow.header + "\n").utf8)) }
+    var rows: [[String: Any]] = []
     for shape in selectedShapes {
       for threadCount in threadCounts {
         ComputeThreads.count = threadCount
         for operation in selectedOperations {
           let row = try BenchmarkRunner(shape: shape, operation: operation, threads: threadCount, seconds: seconds).run()
-          rows.append(row)
+          rows.append(row.dictionary)
           if !quietTable {
             FileHandle.standardOutput.write(Data((row.tableLine + "\n").utf8))
           }
         }
       }
     }
+    if trainingSteps {
+      let selectedModels = models.isEmpty ? TrainingStepModel.allCases : models.compactMap(TrainingStepModel.init(rawValue:))
+      if !quietTable {
+        if runsKernels { print() }
+        FileHandle.standardOutput.write(Data((TrainingStepRow.header + "\n").utf8))
+      }
+      for model in selectedModels {
+        for batch in batches.isEmpty ? model.defaultBatches : batches {
+          for threadCount in threadCounts {
+            let row = try TrainingStepBenchmark(
+              model: model, batch: batch, threads: threadCount, seconds: seconds, warmUpSteps: warmUpSteps,
+              minimumSteps: minSteps
+            ).run()
+            rows.append(row.dictionary)
+            if !quietTable { FileHandle.standardOutput.write(Data((row.tableLine + "\n").utf8)) }
+          }
+        }
+      }
+    }
     if let json {
-      let data = try JSONSerialization.data(withJSONObject: rows.map(\.dictionary), options: [.prettyPrinted, .sortedKeys])
+      let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
       if json == "-" {
         FileHandle.standardOutput.write(data)
         print()
