@@ -61,16 +61,7 @@ public struct Conv2d<Scalar: NetworkScalar>: Layer {
     guard padding >= 0 else {
       throw NetworkError.invalidParameter(layer: "Conv2d", name: "padding", value: Double(padding), allowed: "≥ 0")
     }
-    try checkConsistent(weight)
-    guard weight.shape.count == 4, weight.shape.allSatisfy({ $0 > 0 }) else {
-      throw NetworkError.shapeMismatch(layer: "Conv2d", expected: "a weight [out, in, kh, kw]", actual: weight.shape)
-    }
-    if let bias {
-      try checkConsistent(bias)
-      guard bias.shape == [weight.shape[0]] else {
-        throw NetworkError.shapeMismatch(layer: "Conv2d", expected: "a bias [\(weight.shape[0])]", actual: bias.shape)
-      }
-    }
+    try checkWeightAndBias(weight, bias, rank: 4, layer: "Conv2d", weightLayout: "[out, in, kh, kw]")
     self.weight = weight
     self.bias = bias
     self.stride = stride

@@ -37,16 +37,7 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
   /// A layer with the given weight [out, in] and bias [out].
   /// - Throws: ``NetworkError/shapeMismatch(layer:expected:actual:)`` for other shapes.
   public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>?) throws {
-    try checkConsistent(weight)
-    guard weight.shape.count == 2, weight.shape.allSatisfy({ $0 > 0 }) else {
-      throw NetworkError.shapeMismatch(layer: "Linear", expected: "a weight [out, in]", actual: weight.shape)
-    }
-    if let bias {
-      try checkConsistent(bias)
-      guard bias.shape == [weight.shape[0]] else {
-        throw NetworkError.shapeMismatch(layer: "Linear", expected: "a bias [\(weight.shape[0])]", actual: bias.shape)
-      }
-    }
+    try checkWeightAndBias(weight, bias, rank: 2, layer: "Linear", weightLayout: "[out, in]")
     self.weight = weight
     self.bias = bias
     self.weightGradient = Tensor(zeros: weight.shape)
@@ -130,5 +121,24 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
   public mutating func zeroGradients() {
     weightGradient.setToZero()
     biasGradient?.setToZero()
+  }
+}
+
+/// Checks the parameters of a layer whose weight has the output channels first
+/// ([out, in] or [out, in, kh, kw]) and whose optional bias is [out].
+/// - Throws: ``NetworkError/shapeMismatch(layer:expected:actual:)`` naming `layer` and
+///   the shape `weightLayout` describes.
+func checkWeightAndBias<Scalar: NetworkScalar>(
+  _ weight: Tensor<Scalar>, _ bias: Tensor<Scalar>?, rank: Int, layer: String, weightLayout: String
+) throws {
+  try checkConsistent(weight)
+  guard weight.shape.count == rank, weight.shape.allSatisfy({ $0 > 0 }) else {
+    throw NetworkError.shapeMismatch(layer: layer, expected: "a weight \(weightLayout)", actual: weight.shape)
+  }
+  if let bias {
+    try checkConsistent(bias)
+    guard bias.shape == [weight.shape[0]] else {
+      throw NetworkError.shapeMismatch(layer: layer, expected: "a bias [\(weight.shape[0])]", actual: bias.shape)
+    }
   }
 }

@@ -4,8 +4,7 @@
 /// ```
 /// computed as eˣ/(1 + eˣ) for x < 0, so no exponential overflows.
 public struct Sigmoid<Scalar: NetworkScalar>: ParameterlessLayer {
-  /// The output of the last training-mode forward call.
-  private var savedOutput: Tensor<Scalar>?
+  private var saved = SavedActivationOutput<Scalar>()
 
   public init() {}
 
@@ -16,18 +15,13 @@ public struct Sigmoid<Scalar: NetworkScalar>: ParameterlessLayer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    try checkConsistent(input)
-    let output = Tensor(shape: input.shape, scalars: input.scalars.map(Self.logistic))
-    savedOutput = mode == .training ? output : nil
-    return output
+    try saved.forward(input, mode: mode, Self.logistic)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar> {
-    guard let output = savedOutput else { throw NetworkError.missingTrainingForward(layer: description) }
-    try checkGradient(gradOutput, outputShape: output.shape)
-    return Tensor(shape: output.shape, scalars: combined(gradOutput.scalars, output.scalars) { $0 * $1 * (1 - $1) })
+    try saved.backward(gradOutput, of: self) { $0 * $1 * (1 - $1) }
   }
 
   /// σ(x) without overflow for large |x|.

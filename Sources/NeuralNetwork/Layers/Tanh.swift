@@ -3,8 +3,7 @@
 /// y = tanh x          backward: ∂L/∂x = ∂L/∂y · (1 − y²)
 /// ```
 public struct Tanh<Scalar: NetworkScalar>: ParameterlessLayer {
-  /// The output of the last training-mode forward call.
-  private var savedOutput: Tensor<Scalar>?
+  private var saved = SavedActivationOutput<Scalar>()
 
   public init() {}
 
@@ -15,17 +14,12 @@ public struct Tanh<Scalar: NetworkScalar>: ParameterlessLayer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    try checkConsistent(input)
-    let output = Tensor(shape: input.shape, scalars: input.scalars.map(Scalar.hyperbolicTangent))
-    savedOutput = mode == .training ? output : nil
-    return output
+    try saved.forward(input, mode: mode, Scalar.hyperbolicTangent)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar> {
-    guard let output = savedOutput else { throw NetworkError.missingTrainingForward(layer: description) }
-    try checkGradient(gradOutput, outputShape: output.shape)
-    return Tensor(shape: output.shape, scalars: combined(gradOutput.scalars, output.scalars) { $0 * (1 - $1 * $1) })
+    try saved.backward(gradOutput, of: self) { $0 * (1 - $1 * $1) }
   }
 }
