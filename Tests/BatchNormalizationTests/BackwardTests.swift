@@ -30,6 +30,23 @@ import Testing
     #expect(maximumDifference(parameters.scale, expected.dgamma) <= tolerance * Double(shape.valuesPerChannel))
   }
 
+  /// dy ≈ 1e30 and x − µ ≈ 1e10: the products dy·(x − µ) ≈ 1e40 overflow Float, so the
+  /// Float run sums must be summed again in Double; the gradients themselves fit.
+  @Test(arguments: [ChannelLayout.channelsFirst, .channelsLast])
+  func overflowingGradientProductsFallBackToDouble(layout: ChannelLayout) throws {
+    let shape = try BatchNormShape(batch: 4, channels: 16, spatial: 50, layout: layout)
+    var generator = SplitMix64(seed: 44)
+    let x: [Float] = generator.gaussians(shape.elementCount).map { 1e10 * $0 }
+    let dy: [Float] = generator.gaussians(shape.elementCount).map { 1e30 * $0 }
+    var layer = try BatchNorm<Float>(channels: shape.channels)
+    let (_, context) = try layer.forward(x, shape: shape, mode: .training)
+    let (dx, parameters) = try layer.backward(dy, input: x, context: context)
+    let expected = ReferenceBatchNorm(channels: shape.channels).trainingBackward(doubles(dy), doubles(x), shape)
+    #expect(maximumRelativeDifference(parameters.scale, expected.dgamma, floor: 1e30) <= 1e-5)
+    #expect(maximumRelativeDifference(parameters.shift, expected.dbeta, floor: 1e30) <= 1e-5)
+    #expect(maximumDifference(dx, expected.dx) <= 1e-5 * expected.dx.map(abs).max()!)
+  }
+
   // MARK: Finite differences (Float64), relative error ≤ 1e-6
 
   /// Loss = Σ w·y for fixed random w, so ∂loss/∂y = w.

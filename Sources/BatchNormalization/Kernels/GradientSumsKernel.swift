@@ -11,7 +11,9 @@ struct GradientSums: Hashable {
 }
 
 /// Σ dy′ and Σ dy′·(x − center) per channel, in one pass over x and dy, blocked and
-/// merged in a fixed order like the moments. The ReLU mask recomputes the forward
+/// merged in a fixed order like the moments. As there, runs of at most
+/// ``partialSumLength`` values per lane add up in the element type and then into
+/// Double; a Float block whose sums overflowed is summed again in Double. The ReLU mask recomputes the forward
 /// output with the same coefficients and the same arithmetic, so it matches forward
 /// bit for bit.
 ///
@@ -33,10 +35,12 @@ func computeGradientSums<Scalar: BatchNormScalar>(
     let channels = shape.channels
     let context = GradientSumsContext(
       x: x, dy: dy, shape: shape, center: table.baseAddress!, scale: table.baseAddress! + channels,
-      shift: table.baseAddress! + 2 * channels, relu: activation == .relu, dx: frozenGradInput?.baseAddress)
-    switch shape.kernelLayout {
-    case .channelsFirst: context.channelsFirst(into: sums)
-    case .channelsLast: context.channelsLast(into: sums)
+      shift: table.baseAddress! + 2 * channels, dx: frozenGradInput?.baseAddress)
+    switch (activation == .relu, frozenGradInput != nil) {
+    case (false, false): context.sums(into: sums, relu: SwitchOff.self, writesInputGradient: SwitchOff.self)
+    case (false, true): context.sums(into: sums, relu: SwitchOff.self, writesInputGradient: SwitchOn.self)
+    case (true, false): context.sums(into: sums, relu: SwitchOn.self, writesInputGradient: SwitchOff.self)
+    case (true, true): context.sums(into: sums, relu: SwitchOn.self, writesInputGradient: SwitchOn.self)
     }
   }
 }
@@ -49,31 +53,60 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
   let center: UnsafePointer<Scalar>
   let scale: UnsafePointer<Scalar>
   let shift: UnsafePointer<Scalar>
-  let relu: Bool
   /// Where to write dy′·scale (frozen statistics), or nil.
   let dx: UnsafeMutablePointer<Scalar>?
 
+  /// Both layouts, with the fused ReLU and the frozen input gradient as compile-time switches.
+  func sums<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    into sums: UnsafeMutableBufferPointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) {
+    switch shape.kernelLayout {
+    case .channelsFirst: channelsFirst(into: sums, relu: relu, writesInputGradient: writesInputGradient)
+    case .channelsLast: channelsLast(into: sums, relu: relu, writesInputGradient: writesInputGradient)
+    }
+  }
+
   /// dy where the fused ReLU passed its input, else 0.
   @inline(__always)
-  func masked(_ gradient: SIMD8<Scalar>, _ value: SIMD8<Scalar>, center: SIMD8<Scalar>, scale: SIMD8<Scalar>, shift: SIMD8<Scalar>) -> SIMD8<Scalar> {
-    guard relu else { return gradient }
+  func masked<ReLU: KernelSwitch>(
+    _ gradient: SIMD8<Scalar>, _ value: SIMD8<Scalar>, center: UnsafePointer<Scalar>, scale: UnsafePointer<Scalar>,
+    shift: UnsafePointer<Scalar>, at column: Int, relu: ReLU.Type
+  ) -> SIMD8<Scalar> {
+    guard ReLU.isOn else { return gradient }
+    let output = (value - center.loadVector(at: column)) * scale.loadVector(at: column) + shift.loadVector(at: column)
+    return gradient.replacing(with: 0, where: output .<= 0)
+  }
+
+  @inline(__always)
+  func masked<ReLU: KernelSwitch>(
+    _ gradient: SIMD8<Scalar>, _ value: SIMD8<Scalar>, center: SIMD8<Scalar>, scale: SIMD8<Scalar>, shift: SIMD8<Scalar>,
+    relu: ReLU.Type
+  ) -> SIMD8<Scalar> {
+    guard ReLU.isOn else { return gradient }
     return gradient.replacing(with: 0, where: (value - center) * scale + shift .<= 0)
   }
 
   @inline(__always)
-  func masked(_ gradient: Scalar, _ value: Scalar, center: Scalar, scale: Scalar, shift: Scalar) -> Scalar {
+  func masked(_ gradient: Scalar, _ value: Scalar, center: Scalar, scale: Scalar, shift: Scalar, relu: Bool) -> Scalar {
     relu && (value - center) * scale + shift <= 0 ? 0 : gradient
   }
 
   // MARK: Channels-first
 
-  func channelsFirst(into sums: UnsafeMutableBufferPointer<GradientSums>) {
+  func channelsFirst<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    into sums: UnsafeMutableBufferPointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) {
     let valuesPerChannel = shape.valuesPerChannel
     let blocksPerChannel = (valuesPerChannel + reductionBlockLength - 1) / reductionBlockLength
     func block(_ item: Int) -> GradientSums {
       let channel = item / blocksPerChannel
       let start = (item % blocksPerChannel) * reductionBlockLength
-      return channelsFirstBlock(channel: channel, range: start..<min(valuesPerChannel, start + reductionBlockLength))
+      let range = start..<min(valuesPerChannel, start + reductionBlockLength)
+      if Scalar.self == Float.self {
+        let sums = channelsFirstBlock(channel: channel, range: range, partial: Scalar.self, relu: relu, writesInputGradient: writesInputGradient)
+        if sums.sum.isFinite && sums.dot.isFinite { return sums }
+      }
+      return channelsFirstBlock(channel: channel, range: range, partial: Double.self, relu: relu, writesInputGradient: writesInputGradient)
     }
     if blocksPerChannel == 1 {
       parallelFor(shape.channels, costPerItem: 2 * valuesPerChannel) { channels in
@@ -94,35 +127,55 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     }
   }
 
-  private func channelsFirstBlock(channel: Int, range: Range<Int>) -> GradientSums {
+  /// One channel's sums over `range`, `Partial` lanes summing 16 values per step (two
+  /// independent vectors) for up to ``partialSumLength`` steps.
+  private func channelsFirstBlock<Partial: BatchNormScalar, ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    channel: Int, range: Range<Int>, partial: Partial.Type, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) -> GradientSums {
     let centerScalar = center[channel]
     let scaleScalar = scale[channel]
     let shiftScalar = shift[channel]
     let centerVector = SIMD8<Scalar>(repeating: centerScalar)
     let scaleVector = SIMD8<Scalar>(repeating: scaleScalar)
     let shiftVector = SIMD8<Scalar>(repeating: shiftScalar)
-    let centerWide = SIMD8<Double>(repeating: Double(centerScalar))
+    let partialCenter = SIMD8<Partial>(repeating: Partial(centerScalar))
     var sumVector = SIMD8<Double>()
     var dotVector = SIMD8<Double>()
     var tail = GradientSums()
     forEachChannelsFirstRun(channel: channel, range: range, shape: shape) { offset, length in
       let values = x + offset
       let gradients = dy + offset
-      let output = dx.map { $0 + offset }
-      var index = 0
-      while index + 8 <= length {
+      let output = WritesInputGradient.isOn ? dx! + offset : nil
+      /// dy′ at `index` as `Partial` lanes, after writing dy′·scale when frozen.
+      @inline(__always) func gradient(_ index: Int) -> (gradient: SIMD8<Partial>, value: SIMD8<Partial>) {
         let value = values.loadVector(at: index)
         let maskedGradient = masked(
-          gradients.loadVector(at: index), value, center: centerVector, scale: scaleVector, shift: shiftVector)
-        output?.storeVector(maskedGradient * scaleVector, at: index)
-        let gradient = Scalar.widened(maskedGradient)
-        sumVector += gradient
-        dotVector += gradient * (Scalar.widened(value) - centerWide)
-        index += 8
+          gradients.loadVector(at: index), value, center: centerVector, scale: scaleVector, shift: shiftVector,
+          relu: relu)
+        if WritesInputGradient.isOn { output!.storeVector(maskedGradient * scaleVector, at: index) }
+        return (SIMD8<Partial>(maskedGradient), SIMD8<Partial>(value))
+      }
+      var index = 0
+      while index + 16 <= length {
+        let runEnd = min(length, index + 16 * partialSumLength)
+        var sum0 = SIMD8<Partial>(), sum1 = SIMD8<Partial>()
+        var dot0 = SIMD8<Partial>(), dot1 = SIMD8<Partial>()
+        while index + 16 <= runEnd {
+          let first = gradient(index)
+          let second = gradient(index + 8)
+          sum0 += first.gradient
+          sum1 += second.gradient
+          dot0 += first.gradient * (first.value - partialCenter)
+          dot1 += second.gradient * (second.value - partialCenter)
+          index += 16
+        }
+        sumVector += SIMD8<Double>(sum0) + SIMD8<Double>(sum1)
+        dotVector += SIMD8<Double>(dot0) + SIMD8<Double>(dot1)
       }
       while index < length {
-        let maskedGradient = masked(gradients[index], values[index], center: centerScalar, scale: scaleScalar, shift: shiftScalar)
-        output?[index] = maskedGradient * scaleScalar
+        let maskedGradient = masked(
+          gradients[index], values[index], center: centerScalar, scale: scaleScalar, shift: shiftScalar, relu: ReLU.isOn)
+        if WritesInputGradient.isOn { output![index] = maskedGradient * scaleScalar }
         let gradient = Double(maskedGradient)
         tail.sum += gradient
         tail.dot += gradient * (Double(values[index]) - Double(centerScalar))
@@ -134,7 +187,9 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
 
   // MARK: Channels-last
 
-  func channelsLast(into sums: UnsafeMutableBufferPointer<GradientSums>) {
+  func channelsLast<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    into sums: UnsafeMutableBufferPointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) {
     let rows = shape.valuesPerChannel
     let channels = shape.channels
     let width = min(channels, channelsLastChunkWidth)
@@ -147,7 +202,7 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
       channelsLastBlock(
         rows: block * rowsPerBlock..<min(rows, (block + 1) * rowsPerBlock),
         channels: firstChannel..<min(channels, firstChannel + width),
-        into: destination + block * channels)
+        into: destination + block * channels, relu: relu, writesInputGradient: writesInputGradient)
     }
     if blocks == 1 {
       parallelFor(chunks, costPerItem: 2 * rows * width) { items in
@@ -171,53 +226,89 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     }
   }
 
-  private func channelsLastBlock(rows: Range<Int>, channels: Range<Int>, into destination: UnsafeMutablePointer<GradientSums>) {
+  /// The sums over `rows` × `channels`, written to `destination[channel]`: Float run
+  /// sums first for Float input, Double for the whole block when any is not finite.
+  private func channelsLastBlock<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    rows: Range<Int>, channels: Range<Int>, into destination: UnsafeMutablePointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) {
     let width = channels.count
-    let stride = shape.channels
-    withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * width) { scratch in
-      // This is safe: scratch holds 3·width Doubles: centers, sums, dot products.
-      let centers = scratch.baseAddress!
-      let sumRow = centers + width
-      let dotRow = sumRow + width
-      for column in 0..<width {
-        centers[column] = Double(center[channels.lowerBound + column])
-        sumRow[column] = 0
-        dotRow[column] = 0
+    withUnsafeTemporaryAllocation(of: GradientSums.self, capacity: width) { scratch in
+      // This is safe: scratch holds one GradientSums per column of the block.
+      let sums = scratch.baseAddress!
+      if Scalar.self == Float.self {
+        channelsLastBlock(rows: rows, channels: channels, into: sums, partial: Scalar.self, relu: relu, writesInputGradient: writesInputGradient)
+        if (0..<width).allSatisfy({ sums[$0].sum.isFinite && sums[$0].dot.isFinite }) {
+          (destination + channels.lowerBound).update(from: sums, count: width)
+          return
+        }
       }
-      let centerRow = center + channels.lowerBound
-      let scaleRow = scale + channels.lowerBound
-      let shiftRow = shift + channels.lowerBound
-      for row in rows {
-        let values = x + row * stride + channels.lowerBound
-        let gradients = dy + row * stride + channels.lowerBound
-        let output = dx.map { $0 + row * stride + channels.lowerBound }
+      channelsLastBlock(rows: rows, channels: channels, into: sums, partial: Double.self, relu: relu, writesInputGradient: writesInputGradient)
+      (destination + channels.lowerBound).update(from: sums, count: width)
+    }
+  }
+
+  /// Rows in the order of ``forEachRowPair(in:startRun:pair:endRun:)``, eight columns
+  /// per step; each column's dy′ and dy′·(x − center) add into `Partial` run sums, added
+  /// into Double every ``partialSumLength`` rows. Columns past the last multiple of
+  /// eight sum in Double.
+  private func channelsLastBlock<Partial: BatchNormScalar, ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    rows: Range<Int>, channels: Range<Int>, into sums: UnsafeMutablePointer<GradientSums>, partial: Partial.Type,
+    relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) {
+    let width = channels.count
+    let vectorWidth = width - width % 8
+    let stride = shape.channels
+    let centerRow = center + channels.lowerBound
+    let scaleRow = scale + channels.lowerBound
+    let shiftRow = shift + channels.lowerBound
+    sums.initialize(repeating: GradientSums(), count: width)
+    withUnsafeTemporaryAllocation(of: Partial.self, capacity: 3 * vectorWidth) { scratch in
+      // This is safe: scratch holds 3·vectorWidth Partials: centers, run sums, run dot products.
+      guard let centers = scratch.baseAddress else { return }
+      let runSums = centers + vectorWidth
+      let runDots = runSums + vectorWidth
+      for column in 0..<vectorWidth { centers[column] = Partial(centerRow[column]) }
+      forEachRowPair(in: rows) {
+        runSums.update(repeating: 0, count: 2 * vectorWidth)
+      } pair: { row, rowCount in
+        let offset = row * stride + channels.lowerBound
         var column = 0
-        while column + 8 <= width {
-          let value = values.loadVector(at: column)
-          let scaleVector = scaleRow.loadVector(at: column)
-          let maskedGradient = masked(
-            gradients.loadVector(at: column), value, center: centerRow.loadVector(at: column),
-            scale: scaleVector, shift: shiftRow.loadVector(at: column))
-          output?.storeVector(maskedGradient * scaleVector, at: column)
-          let gradient = Scalar.widened(maskedGradient)
-          sumRow.storeVector(sumRow.loadVector(at: column) + gradient, at: column)
-          dotRow.storeVector(
-            dotRow.loadVector(at: column) + gradient * (Scalar.widened(value) - centers.loadVector(at: column)),
-            at: column)
+        while column < vectorWidth {
+          let partialCenter = centers.loadVector(at: column)
+          var sum = SIMD8<Partial>()
+          var dot = SIMD8<Partial>()
+          for rowOffset in 0..<rowCount {
+            let index = offset + rowOffset * stride + column
+            let value = x.loadVector(at: index)
+            let maskedGradient = masked(
+              dy.loadVector(at: index), value, center: centerRow, scale: scaleRow, shift: shiftRow, at: column,
+              relu: relu)
+            if WritesInputGradient.isOn { dx!.storeVector(maskedGradient * scaleRow.loadVector(at: column), at: index) }
+            let gradient = SIMD8<Partial>(maskedGradient)
+            sum += gradient
+            dot += gradient * (SIMD8<Partial>(value) - partialCenter)
+          }
+          runSums.storeVector(runSums.loadVector(at: column) + sum, at: column)
+          runDots.storeVector(runDots.loadVector(at: column) + dot, at: column)
           column += 8
         }
-        while column < width {
-          let maskedGradient = masked(
-            gradients[column], values[column], center: centerRow[column], scale: scaleRow[column], shift: shiftRow[column])
-          output?[column] = maskedGradient * scaleRow[column]
-          let gradient = Double(maskedGradient)
-          sumRow[column] += gradient
-          dotRow[column] += gradient * (Double(values[column]) - centers[column])
-          column += 1
+      } endRun: {
+        for column in 0..<vectorWidth {
+          sums[column].sum += Double(runSums[column])
+          sums[column].dot += Double(runDots[column])
         }
       }
-      for column in 0..<width {
-        destination[channels.lowerBound + column] = GradientSums(sum: sumRow[column], dot: dotRow[column])
+    }
+    for column in vectorWidth..<width {
+      for row in rows {
+        let index = row * stride + channels.lowerBound + column
+        let maskedGradient = masked(
+          dy[index], x[index], center: centerRow[column], scale: scaleRow[column], shift: shiftRow[column],
+          relu: ReLU.isOn)
+        if WritesInputGradient.isOn { dx![index] = maskedGradient * scaleRow[column] }
+        let gradient = Double(maskedGradient)
+        sums[column].sum += gradient
+        sums[column].dot += gradient * (Double(x[index]) - Double(centerRow[column]))
       }
     }
   }

@@ -26,112 +26,119 @@ func computeInputGradient<Scalar: BatchNormScalar>(
   let table = forward.center + forward.scale + forward.shift
     + coefficients.gradScale + coefficients.gradCenterScale + coefficients.gradShift
   table.withUnsafeBufferPointer { table in
-    let kernel = InputGradientRun(
-      relu: activation == .relu, centered: usesBatchStatistics, table: table.baseAddress!, channels: shape.channels)
-    switch shape.kernelLayout {
-    case .channelsFirst:
-      let spatial = shape.spatial
-      parallelFor(shape.batch * shape.channels, costPerItem: 2 * spatial) { planes in
-        for plane in planes {
-          let offset = plane * spatial
-          kernel.run(x + offset, dy + offset, dx + offset, length: spatial, channel: plane % shape.channels)
-        }
-      }
-    case .channelsLast:
-      let channels = shape.channels
-      parallelFor(shape.valuesPerChannel, costPerItem: 2 * channels) { rows in
-        for row in rows {
-          let offset = row * channels
-          kernel.row(x + offset, dy + offset, dx + offset, width: channels)
-        }
-      }
+    let run = InputGradientRun(table: table.baseAddress!, channels: shape.channels)
+    switch (activation == .relu, usesBatchStatistics) {
+    case (false, false): run.all(x, dy, dx, shape: shape, relu: SwitchOff.self, centered: SwitchOff.self)
+    case (false, true): run.all(x, dy, dx, shape: shape, relu: SwitchOff.self, centered: SwitchOn.self)
+    case (true, false): run.all(x, dy, dx, shape: shape, relu: SwitchOn.self, centered: SwitchOff.self)
+    case (true, true): run.all(x, dy, dx, shape: shape, relu: SwitchOn.self, centered: SwitchOn.self)
     }
   }
 }
 
 /// The per-element arithmetic of the input gradient, for one contiguous run.
 private struct InputGradientRun<Scalar: BatchNormScalar> {
-  let relu: Bool
-  let centered: Bool
   /// Six rows of `channels` values: center, scale, shift, gradScale, gradCenterScale, gradShift.
   let table: UnsafePointer<Scalar>
   let channels: Int
-
-  @inline(__always)
-  func value(
-    _ x: SIMD8<Scalar>, _ dy: SIMD8<Scalar>, center: SIMD8<Scalar>, scale: SIMD8<Scalar>, shift: SIMD8<Scalar>,
-    gradScale: SIMD8<Scalar>, gradCenterScale: SIMD8<Scalar>, gradShift: SIMD8<Scalar>
-  ) -> SIMD8<Scalar> {
-    var gradient = dy
-    if relu { gradient.replace(with: 0, where: (x - center) * scale + shift .<= 0) }
-    guard centered else { return gradient * gradScale }
-    return gradient * gradScale + (x - center) * gradCenterScale + gradShift
-  }
-
-  @inline(__always)
-  func value(
-    _ x: Scalar, _ dy: Scalar, center: Scalar, scale: Scalar, shift: Scalar,
-    gradScale: Scalar, gradCenterScale: Scalar, gradShift: Scalar
-  ) -> Scalar {
-    let gradient = relu && (x - center) * scale + shift <= 0 ? 0 : dy
-    guard centered else { return gradient * gradScale }
-    return gradient * gradScale + (x - center) * gradCenterScale + gradShift
-  }
 
   /// Row `index` of the table.
   @inline(__always)
   func coefficients(_ index: Int) -> UnsafePointer<Scalar> { table + index * channels }
 
+  /// dx for every element of `shape`, split over threads by planes or rows.
+  func all<ReLU: KernelSwitch, Centered: KernelSwitch>(
+    _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
+    shape: BatchNormShape, relu: ReLU.Type, centered: Centered.Type
+  ) {
+    switch shape.kernelLayout {
+    case .channelsFirst:
+      let spatial = shape.spatial
+      parallelFor(shape.batch * shape.channels, costPerItem: 2 * spatial) { planes in
+        for plane in planes {
+          let offset = plane * spatial
+          run(x + offset, dy + offset, dx + offset, length: spatial, channel: plane % shape.channels, relu: relu, centered: centered)
+        }
+      }
+    case .channelsLast:
+      parallelFor(shape.valuesPerChannel, costPerItem: 2 * channels) { rows in
+        for row in rows {
+          let offset = row * channels
+          self.row(x + offset, dy + offset, dx + offset, relu: relu, centered: centered)
+        }
+      }
+    }
+  }
+
+  /// dx = dy′·gradScale (+ (x − center)·gradCenterScale + gradShift when centered).
+  @inline(__always)
+  func value<ReLU: KernelSwitch, Centered: KernelSwitch, Vector: SIMD>(
+    _ x: Vector, _ dy: Vector, center: Vector, scale: Vector, shift: Vector,
+    gradScale: Vector, gradCenterScale: Vector, gradShift: Vector, relu: ReLU.Type, centered: Centered.Type
+  ) -> Vector where Vector.Scalar == Scalar {
+    var gradient = dy
+    if ReLU.isOn { gradient.replace(with: 0, where: (x - center) * scale + shift .<= 0) }
+    guard Centered.isOn else { return gradient * gradScale }
+    return gradient * gradScale + (x - center) * gradCenterScale + gradShift
+  }
+
   /// A channels-first plane: one channel's coefficients for the whole run.
   @inline(__always)
-  func run(
+  func run<ReLU: KernelSwitch, Centered: KernelSwitch>(
     _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
-    length: Int, channel: Int
+    length: Int, channel: Int, relu: ReLU.Type, centered: Centered.Type
   ) {
-    let center = coefficients(0)[channel], scale = coefficients(1)[channel], shift = coefficients(2)[channel]
-    let gradScale = coefficients(3)[channel], gradCenterScale = coefficients(4)[channel]
-    let gradShift = coefficients(5)[channel]
-    let centerVector = SIMD8(repeating: center), scaleVector = SIMD8(repeating: scale)
-    let shiftVector = SIMD8(repeating: shift), gradScaleVector = SIMD8(repeating: gradScale)
-    let gradCenterScaleVector = SIMD8(repeating: gradCenterScale), gradShiftVector = SIMD8(repeating: gradShift)
+    let center = SIMD8(repeating: coefficients(0)[channel]), scale = SIMD8(repeating: coefficients(1)[channel])
+    let shift = SIMD8(repeating: coefficients(2)[channel]), gradScale = SIMD8(repeating: coefficients(3)[channel])
+    let gradCenterScale = SIMD8(repeating: coefficients(4)[channel])
+    let gradShift = SIMD8(repeating: coefficients(5)[channel])
     var index = 0
     while index + 8 <= length {
       dx.storeVector(
         value(
-          x.loadVector(at: index), dy.loadVector(at: index), center: centerVector, scale: scaleVector,
-          shift: shiftVector, gradScale: gradScaleVector, gradCenterScale: gradCenterScaleVector,
-          gradShift: gradShiftVector),
+          x.loadVector(at: index), dy.loadVector(at: index), center: center, scale: scale, shift: shift,
+          gradScale: gradScale, gradCenterScale: gradCenterScale, gradShift: gradShift, relu: relu, centered: centered),
         at: index)
       index += 8
     }
     while index < length {
       dx[index] = value(
-        x[index], dy[index], center: center, scale: scale, shift: shift,
-        gradScale: gradScale, gradCenterScale: gradCenterScale, gradShift: gradShift)
+        SIMD2(x[index], 0), SIMD2(dy[index], 0), center: center.lowHalf.lowHalf, scale: scale.lowHalf.lowHalf,
+        shift: shift.lowHalf.lowHalf, gradScale: gradScale.lowHalf.lowHalf,
+        gradCenterScale: gradCenterScale.lowHalf.lowHalf, gradShift: gradShift.lowHalf.lowHalf,
+        relu: relu, centered: centered)[0]
       index += 1
     }
   }
 
   /// A channels-last row: per-channel coefficient vectors.
   @inline(__always)
-  func row(_ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, width: Int) {
+  func row<ReLU: KernelSwitch, Centered: KernelSwitch>(
+    _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
+    relu: ReLU.Type, centered: Centered.Type
+  ) {
     let center = coefficients(0), scale = coefficients(1), shift = coefficients(2)
     let gradScale = coefficients(3), gradCenterScale = coefficients(4), gradShift = coefficients(5)
     var column = 0
-    while column + 8 <= width {
-      dx.storeVector(
-        value(
-          x.loadVector(at: column), dy.loadVector(at: column), center: center.loadVector(at: column),
-          scale: scale.loadVector(at: column), shift: shift.loadVector(at: column),
-          gradScale: gradScale.loadVector(at: column), gradCenterScale: gradCenterScale.loadVector(at: column),
-          gradShift: gradShift.loadVector(at: column)),
-        at: column)
+    while column + 8 <= channels {
+      // Coefficient rows a variant does not use are never loaded (the switches fold).
+      let gradient = value(
+        x.loadVector(at: column), dy.loadVector(at: column),
+        center: ReLU.isOn || Centered.isOn ? center.loadVector(at: column) : .zero,
+        scale: ReLU.isOn ? scale.loadVector(at: column) : .zero,
+        shift: ReLU.isOn ? shift.loadVector(at: column) : .zero,
+        gradScale: gradScale.loadVector(at: column),
+        gradCenterScale: Centered.isOn ? gradCenterScale.loadVector(at: column) : .zero,
+        gradShift: Centered.isOn ? gradShift.loadVector(at: column) : .zero, relu: relu, centered: centered)
+      dx.storeVector(gradient, at: column)
       column += 8
     }
-    while column < width {
+    while column < channels {
       dx[column] = value(
-        x[column], dy[column], center: center[column], scale: scale[column], shift: shift[column],
-        gradScale: gradScale[column], gradCenterScale: gradCenterScale[column], gradShift: gradShift[column])
+        SIMD2(x[column], 0), SIMD2(dy[column], 0), center: SIMD2(repeating: center[column]),
+        scale: SIMD2(repeating: scale[column]), shift: SIMD2(repeating: shift[column]),
+        gradScale: SIMD2(repeating: gradScale[column]), gradCenterScale: SIMD2(repeating: gradCenterScale[column]),
+        gradShift: SIMD2(repeating: gradShift[column]), relu: relu, centered: centered)[0]
       column += 1
     }
   }

@@ -1,9 +1,14 @@
 /// Per-channel batch statistics (count, mean, M2) in one pass over the input.
 ///
-/// Each fixed-size block sums v = x − K and v² in Double, where K is the block's first
+/// Each fixed-size block sums v = x − K and v² per channel, where K is the block's first
 /// value of that channel (shifted sums: no cancellation while the block's values lie
 /// within a few standard deviations of K, and a constant channel gives exactly 0).
-/// Blocks then merge in order with Chan's update (``ChannelMoments/merge(_:)``).
+/// Short runs of at most ``partialSumLength`` values per lane add up in the element type
+/// (Float lanes are twice as many per register as Double lanes and need no widening),
+/// and every run's total is added to Double accumulators. A Float block whose sums could
+/// have lost digits to overflow or underflow (``ShiftedSums/isReliableInFloat``) is
+/// summed again in Double. Blocks then merge in order with Chan's update
+/// (``ChannelMoments/merge(_:)``).
 func computeChannelMoments<Scalar: BatchNormScalar>(
   input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
   into moments: UnsafeMutableBufferPointer<ChannelMoments>
@@ -16,14 +21,47 @@ func computeChannelMoments<Scalar: BatchNormScalar>(
   }
 }
 
-/// The moments of values given as (v = x − shift) sums.
-@inline(__always)
-func momentsFromShiftedSums(count: Int, shift: Double, sum: Double, sumOfSquares: Double) -> ChannelMoments {
-  let n = Double(count)
-  return ChannelMoments(
-    count: count, mean: shift + sum / n,
-    sumOfSquaredDeviations: max(0, sumOfSquares - sum * (sum / n)))
+/// One channel's Σv and Σv² for v = x − shift, over `count` values.
+struct ShiftedSums {
+  var count: Int
+  var shift: Double
+  var sum: Double
+  var squares: Double
+
+  /// The moments these sums describe.
+  var moments: ChannelMoments {
+    let n = Double(count)
+    return ChannelMoments(count: count, mean: shift + sum / n, sumOfSquaredDeviations: max(0, squares - sum * (sum / n)))
+  }
+
+  /// Adds `other`'s values, re-expressed around this shift K (no division, so merging
+  /// many blocks stays cheap): with Δ = K_other − K and n = other's count,
+  /// Σ(x − K) = Σ(x − K_other) + n·Δ and Σ(x − K)² = Σ(x − K_other)² + 2Δ·Σ(x − K_other) + n·Δ².
+  mutating func add(_ other: ShiftedSums) {
+    guard count > 0 else {
+      self = other
+      return
+    }
+    let delta = other.shift - shift
+    let n = Double(other.count)
+    sum += other.sum + n * delta
+    squares += other.squares + delta * (2 * other.sum + n * delta)
+    count += other.count
+  }
+
+  /// Whether sums made of Float squares kept Double's relative accuracy: they are finite
+  /// (no v² overflowed), and the mean square is far above Float's subnormal range (no
+  /// v² that matters underflowed), unless every deviation was exactly zero (a constant
+  /// channel, whose Float sums are exact).
+  var isReliableInFloat: Bool {
+    guard sum.isFinite, squares.isFinite else { return false }
+    return squares >= Double(count) * 0x1p-100 || (squares == 0 && sum == 0)
+  }
 }
+
+/// Adds `Partial` lane sums of up to this many values each into Double, so a Float
+/// partial sum never carries more than 32 roundings.
+let partialSumLength = 32
 
 // MARK: Channels-first: each (sample, channel) plane is contiguous.
 
@@ -36,7 +74,11 @@ private func channelsFirstMoments<Scalar: BatchNormScalar>(
     let channel = item / blocksPerChannel
     let start = (item % blocksPerChannel) * reductionBlockLength
     let range = start..<min(valuesPerChannel, start + reductionBlockLength)
-    return channelsFirstBlockMoments(base, channel: channel, range: range, shape: shape)
+    if Scalar.self == Float.self {
+      let sums = channelsFirstBlockSums(base, channel: channel, range: range, shape: shape, partial: Scalar.self)
+      if sums.isReliableInFloat { return sums.moments }
+    }
+    return channelsFirstBlockSums(base, channel: channel, range: range, shape: shape, partial: Double.self).moments
   }
   if blocksPerChannel == 1 {
     parallelFor(shape.channels, costPerItem: valuesPerChannel) { channels in
@@ -57,14 +99,16 @@ private func channelsFirstMoments<Scalar: BatchNormScalar>(
   }
 }
 
-private func channelsFirstBlockMoments<Scalar: BatchNormScalar>(
-  _ base: UnsafePointer<Scalar>, channel: Int, range: Range<Int>, shape: BatchNormShape
-) -> ChannelMoments {
-  var shift = 0.0
+/// Σv and Σv² of one channel's values `range`, with `Partial` lanes summing 16 values
+/// per step (two independent vectors) for up to ``partialSumLength`` steps.
+private func channelsFirstBlockSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
+  _ base: UnsafePointer<Scalar>, channel: Int, range: Range<Int>, shape: BatchNormShape, partial: Partial.Type
+) -> ShiftedSums {
+  var shift = Scalar.zero
   forEachChannelsFirstRun(channel: channel, range: range.lowerBound..<range.lowerBound + 1, shape: shape) {
-    offset, _ in shift = Double(base[offset])
+    offset, _ in shift = base[offset]
   }
-  let shiftVector = SIMD8<Double>(repeating: shift)
+  let shiftVector = SIMD8<Partial>(repeating: Partial(shift))
   var sums = SIMD8<Double>()
   var squares = SIMD8<Double>()
   var tailSum = 0.0
@@ -72,21 +116,31 @@ private func channelsFirstBlockMoments<Scalar: BatchNormScalar>(
   forEachChannelsFirstRun(channel: channel, range: range, shape: shape) { offset, length in
     let run = base + offset
     var index = 0
-    while index + 8 <= length {
-      let deviation = Scalar.widened(run.loadVector(at: index)) - shiftVector
-      sums += deviation
-      squares += deviation * deviation
-      index += 8
+    while index + 16 <= length {
+      let runEnd = min(length, index + 16 * partialSumLength)
+      var sum0 = SIMD8<Partial>(), sum1 = SIMD8<Partial>()
+      var squares0 = SIMD8<Partial>(), squares1 = SIMD8<Partial>()
+      while index + 16 <= runEnd {
+        let deviation0 = SIMD8<Partial>(run.loadVector(at: index)) - shiftVector
+        let deviation1 = SIMD8<Partial>(run.loadVector(at: index + 8)) - shiftVector
+        sum0 += deviation0
+        sum1 += deviation1
+        squares0 += deviation0 * deviation0
+        squares1 += deviation1 * deviation1
+        index += 16
+      }
+      sums += SIMD8<Double>(sum0) + SIMD8<Double>(sum1)
+      squares += SIMD8<Double>(squares0) + SIMD8<Double>(squares1)
     }
     while index < length {
-      let deviation = Double(run[index]) - shift
+      let deviation = Double(run[index]) - Double(shift)
       tailSum += deviation
       tailSquares += deviation * deviation
       index += 1
     }
   }
-  return momentsFromShiftedSums(
-    count: range.count, shift: shift, sum: sums.sum() + tailSum, sumOfSquares: squares.sum() + tailSquares)
+  return ShiftedSums(
+    count: range.count, shift: Double(shift), sum: sums.sum() + tailSum, squares: squares.sum() + tailSquares)
 }
 
 // MARK: Channels-last: each (sample, position) row of C values is contiguous.
@@ -95,79 +149,118 @@ private func channelsLastMoments<Scalar: BatchNormScalar>(
   _ base: UnsafePointer<Scalar>, shape: BatchNormShape, into moments: UnsafeMutableBufferPointer<ChannelMoments>
 ) {
   let rows = shape.valuesPerChannel
-  let width = min(shape.channels, channelsLastChunkWidth)
-  let chunks = (shape.channels + width - 1) / width
+  let channels = shape.channels
+  let width = min(channels, channelsLastChunkWidth)
+  let chunks = (channels + width - 1) / width
   let rowsPerBlock = max(1, reductionBlockLength / width)
   let blocks = (rows + rowsPerBlock - 1) / rowsPerBlock
-  // Work item = (row block, channel chunk); partial results land at [block · C + channel].
-  func reduce(_ item: Int, into destination: UnsafeMutablePointer<ChannelMoments>) {
-    let block = item / chunks
-    let firstChannel = (item % chunks) * width
-    let rowRange = block * rowsPerBlock..<min(rows, (block + 1) * rowsPerBlock)
-    let channelRange = firstChannel..<min(shape.channels, firstChannel + width)
-    channelsLastBlockMoments(
-      base, rows: rowRange, channels: channelRange, stride: shape.channels,
-      into: destination + block * shape.channels)
-  }
-  if blocks == 1 {
-    parallelFor(chunks, costPerItem: rows * width) { items in
-      for item in items { reduce(item, into: moments.baseAddress!) }
-    }
-    return
-  }
-  let partials = [ChannelMoments](unsafeUninitializedCapacity: blocks * shape.channels) { buffer, initialized in
-    buffer.initialize(repeating: .empty)
+  withUnsafeTemporaryAllocation(of: ShiftedSums.self, capacity: blocks * channels) { partials in
+    // Work item = (row block, channel chunk); its sums land at partials[block · C + channel].
     parallelFor(blocks * chunks, costPerItem: rowsPerBlock * width) { items in
-      for item in items { reduce(item, into: buffer.baseAddress!) }
+      for item in items {
+        let block = item / chunks
+        let firstChannel = (item % chunks) * width
+        channelsLastBlockSums(
+          base, rows: block * rowsPerBlock..<min(rows, (block + 1) * rowsPerBlock),
+          channels: firstChannel..<min(channels, firstChannel + width), stride: channels,
+          into: partials.baseAddress! + block * channels)
+      }
     }
-    initialized = buffer.count
-  }
-  parallelFor(shape.channels, costPerItem: blocks * 4) { channels in
-    for channel in channels {
-      var total = ChannelMoments.empty
-      for block in 0..<blocks { total.merge(partials[block * shape.channels + channel]) }
-      moments[channel] = total
+    parallelFor(channels, costPerItem: blocks * 8) { channelRange in
+      for channel in channelRange {
+        var total = partials[channel]
+        for block in 1..<blocks { total.add(partials[block * channels + channel]) }
+        moments[channel] = total.moments
+      }
     }
   }
 }
 
-/// Shifted sums over `rows` × `channels` of a row-major buffer with `stride` columns,
-/// written as moments to `destination[channel]`.
-private func channelsLastBlockMoments<Scalar: BatchNormScalar>(
+/// The shifted sums over `rows` × `channels` of a row-major buffer with `stride` columns,
+/// initialized at `destination[channel]`: Float sums first for Float input, Double sums
+/// for the whole block when any of its channels' Float sums is not reliable.
+private func channelsLastBlockSums<Scalar: BatchNormScalar>(
   _ base: UnsafePointer<Scalar>, rows: Range<Int>, channels: Range<Int>, stride: Int,
-  into destination: UnsafeMutablePointer<ChannelMoments>
+  into destination: UnsafeMutablePointer<ShiftedSums>
 ) {
   let width = channels.count
-  withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * width) { scratch in
-    // This is safe: scratch holds 3·width Doubles: shifts, sums, sums of squares.
-    let shifts = scratch.baseAddress!
-    let sums = shifts + width
+  withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * width) { scratch in
+    // This is safe: scratch holds 2·width Doubles: sums, then sums of squares.
+    let sums = scratch.baseAddress!
     let squares = sums + width
     let firstRow = base + rows.lowerBound * stride + channels.lowerBound
-    for column in 0..<width {
-      shifts[column] = Double(firstRow[column])
-      sums[column] = 0
-      squares[column] = 0
+    func blockSums(_ column: Int) -> ShiftedSums {
+      ShiftedSums(count: rows.count, shift: Double(firstRow[column]), sum: sums[column], squares: squares[column])
     }
-    for row in rows {
+    if Scalar.self == Float.self {
+      channelsLastBlockSums(base, rows: rows, channels: channels, stride: stride, sums: sums, squares: squares, partial: Scalar.self)
+      if (0..<width).allSatisfy({ blockSums($0).isReliableInFloat }) {
+        for column in 0..<width { (destination + channels.lowerBound + column).initialize(to: blockSums(column)) }
+        return
+      }
+    }
+    channelsLastBlockSums(base, rows: rows, channels: channels, stride: stride, sums: sums, squares: squares, partial: Double.self)
+    for column in 0..<width { (destination + channels.lowerBound + column).initialize(to: blockSums(column)) }
+  }
+}
+
+/// Σv and Σv² per column for v = x − (the block's first row), into `sums` and `squares`.
+///
+/// Rows in the order of ``forEachRowPair(in:startRun:pair:endRun:)``, eight columns per
+/// step; their deviations add into `Partial` run sums kept per column, which are added
+/// into Double every ``partialSumLength`` rows. Columns past the last
+/// multiple of eight sum in Double directly.
+private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
+  _ base: UnsafePointer<Scalar>, rows: Range<Int>, channels: Range<Int>, stride: Int,
+  sums: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>, partial: Partial.Type
+) {
+  let width = channels.count
+  let vectorWidth = width - width % 8
+  let first = base + rows.lowerBound * stride + channels.lowerBound
+  for column in 0..<width {
+    sums[column] = 0
+    squares[column] = 0
+  }
+  withUnsafeTemporaryAllocation(of: Partial.self, capacity: 3 * vectorWidth) { scratch in
+    // This is safe: scratch holds 3·vectorWidth Partials: shifts, run sums, run squares.
+    guard let shifts = scratch.baseAddress else { return }
+    let runSums = shifts + vectorWidth
+    let runSquares = runSums + vectorWidth
+    for column in 0..<vectorWidth { shifts[column] = Partial(first[column]) }
+    forEachRowPair(in: rows) {
+      runSums.update(repeating: 0, count: 2 * vectorWidth)
+    } pair: { row, rowCount in
       let values = base + row * stride + channels.lowerBound
       var column = 0
-      while column + 8 <= width {
-        let deviation = Scalar.widened(values.loadVector(at: column)) - shifts.loadVector(at: column)
-        sums.storeVector(sums.loadVector(at: column) + deviation, at: column)
-        squares.storeVector(squares.loadVector(at: column) + deviation * deviation, at: column)
+      while column < vectorWidth {
+        let shift = shifts.loadVector(at: column)
+        var sum = SIMD8<Partial>(values.loadVector(at: column)) - shift
+        var square = sum * sum
+        if rowCount == 2 {
+          let deviation = SIMD8<Partial>(values.loadVector(at: stride + column)) - shift
+          sum += deviation
+          square += deviation * deviation
+        }
+        runSums.storeVector(runSums.loadVector(at: column) + sum, at: column)
+        runSquares.storeVector(runSquares.loadVector(at: column) + square, at: column)
         column += 8
       }
-      while column < width {
-        let deviation = Double(values[column]) - shifts[column]
-        sums[column] += deviation
-        squares[column] += deviation * deviation
-        column += 1
+    } endRun: {
+      var column = 0
+      while column < vectorWidth {
+        sums.storeVector(sums.loadVector(at: column) + SIMD8<Double>(runSums.loadVector(at: column)), at: column)
+        squares.storeVector(
+          squares.loadVector(at: column) + SIMD8<Double>(runSquares.loadVector(at: column)), at: column)
+        column += 8
       }
     }
-    for column in 0..<width {
-      destination[channels.lowerBound + column] = momentsFromShiftedSums(
-        count: rows.count, shift: shifts[column], sum: sums[column], sumOfSquares: squares[column])
+  }
+  for column in vectorWidth..<width {
+    let shift = Double(first[column])
+    for row in rows {
+      let deviation = Double(base[row * stride + channels.lowerBound + column]) - shift
+      sums[column] += deviation
+      squares[column] += deviation * deviation
     }
   }
 }

@@ -50,3 +50,27 @@ func forEachChannelsFirstRun(
     position = 0
   }
 }
+
+/// The row order of the channels-last reductions: a block's rows in memory order, a pair
+/// at a time (two sequential streams; each column's pair is combined before it touches
+/// the run's accumulators), in runs of at most ``partialSumLength`` rows whose partial
+/// sums are then added into Double. Calls `startRun` before each run, `pair(row, count)`
+/// for each pair (count 1 or 2), and `endRun` after each run.
+@inline(__always)
+func forEachRowPair(
+  in rows: Range<Int>, startRun: () -> Void, pair: (_ row: Int, _ count: Int) -> Void, endRun: () -> Void
+) {
+  var runStart = rows.lowerBound
+  while runStart < rows.upperBound {
+    let runEnd = min(rows.upperBound, runStart + partialSumLength)
+    startRun()
+    var row = runStart
+    while row < runEnd {
+      let count = min(2, runEnd - row)
+      pair(row, count)
+      row += count
+    }
+    endRun()
+    runStart = runEnd
+  }
+}
