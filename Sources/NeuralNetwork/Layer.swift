@@ -25,6 +25,13 @@ public protocol Layer<Scalar>: Sendable, CustomStringConvertible {
   ///   not have the output's shape.
   mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar>
 
+  /// `backward` for a layer whose input needs no gradient (the network's data): adds
+  /// ∂L/∂parameters into ``gradients`` as `backward` does, but leaves ∂L/∂input
+  /// uncomputed, as PyTorch does for an input that does not require grad. By default,
+  /// `backward` with its result dropped; Linear and Conv2d skip the input's product.
+  /// - Throws: what `backward` throws.
+  mutating func accumulateParameterGradients(_ gradOutput: Tensor<Scalar>) throws
+
   /// The shape `forward` returns for an input of `inputShape`, so a network can check
   /// that its layers chain before it computes anything.
   /// - Throws: ``NetworkError/shapeMismatch(layer:expected:actual:)``.
@@ -70,6 +77,10 @@ extension Layer {
   }
 
   public mutating func beginRecalibration() {}
+
+  public mutating func accumulateParameterGradients(_ gradOutput: Tensor<Scalar>) throws {
+    _ = try backward(gradOutput)
+  }
 
   /// Replaces every parameter, all or nothing (a checkpoint being loaded); the
   /// gradients are unchanged.

@@ -35,6 +35,9 @@ public protocol NetworkScalar: BatchNormScalar {
   static func logarithm(_ x: Self) -> Self
   /// tanh x.
   static func hyperbolicTangent(_ x: Self) -> Self
+  /// σ(x) = 1/(1 + e⁻ˣ) for every element of `input`, written to `output` (same count),
+  /// without overflow for large |x|: eˣ/(1 + eˣ) for x < 0.
+  static func logistic(_ input: UnsafeBufferPointer<Self>, into output: UnsafeMutableBufferPointer<Self>)
 }
 
 extension Float: NetworkScalar {
@@ -44,6 +47,10 @@ extension Float: NetworkScalar {
   public static func logarithm(_ x: Float) -> Float { log(x) }
   @inlinable @inline(__always)
   public static func hyperbolicTangent(_ x: Float) -> Float { tanh(x) }
+  /// The vector kernel ``logisticKernel(_:into:)`` (within 2 ulp, as `expf` was).
+  public static func logistic(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
+    logisticKernel(input, into: output)
+  }
 }
 
 extension Double: NetworkScalar {
@@ -53,4 +60,17 @@ extension Double: NetworkScalar {
   public static func logarithm(_ x: Double) -> Double { log(x) }
   @inlinable @inline(__always)
   public static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
+  /// One `exp` per element (the reference precision for gradient checks).
+  public static func logistic(_ input: UnsafeBufferPointer<Double>, into output: UnsafeMutableBufferPointer<Double>) {
+    precondition(input.count == output.count, "logistic: input and output differ in length")
+    for index in input.indices {
+      let x = input[index]
+      if x >= 0 {
+        output[index] = 1 / (1 + exp(-x))
+      } else {
+        let e = exp(x)
+        output[index] = e / (1 + e)
+      }
+    }
+  }
 }

@@ -74,6 +74,18 @@ public struct Sequential<Scalar: NetworkScalar>: Layer {
     return gradient
   }
 
+  /// Backward through the layers for the parameters' gradients only: the first layer
+  /// with parameters skips ∂L/∂input (``Layer/accumulateParameterGradients(_:)``) and
+  /// the parameterless layers before it are not visited. A training step's backward.
+  public mutating func accumulateParameterGradients(_ gradOutput: Tensor<Scalar>) throws {
+    guard let first = layers.firstIndex(where: { !$0.parameterNames.isEmpty }) else { return }
+    var gradient = gradOutput
+    for index in layers.indices.reversed() where index > first {
+      gradient = try namingLayer(index) { try layers[index].backward(gradient) }
+    }
+    try namingLayer(first) { try layers[first].accumulateParameterGradients(gradient) }
+  }
+
   public var parameterNames: [String] {
     layers.enumerated().flatMap { index, layer in layer.parameterNames.map { "\(index).\($0)" } }
   }

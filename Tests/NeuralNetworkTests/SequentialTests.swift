@@ -57,6 +57,34 @@ import Testing
     #expect(twice.gradients.allSatisfy { $0.scalars.allSatisfy { $0 == 0 } })
   }
 
+  /// A training step's backward (no ∂L/∂input) adds exactly the gradients backward adds,
+  /// for a first layer that is Linear, Conv2d, or parameterless before a Linear.
+  @Test func parameterGradientsOnlyMatchBackward() throws {
+    var generator = SeededGenerator(seed: 102)
+    let models = [
+      try Self.mlp(seed: 103),
+      Sequential<Double>([
+        try Conv2d(inputChannels: 1, outputChannels: 2, kernelSize: 3, padding: 1, using: &generator),
+        try BatchNormLayer(.batchNorm2d, channels: 2), ReLU(), Flatten(),
+        try Linear(inputFeatures: 2 * 4 * 4, outputFeatures: 2, using: &generator),
+      ]),
+      Sequential<Double>([Flatten(), try Linear(inputFeatures: 16, outputFeatures: 2, using: &generator)]),
+    ]
+    let inputs: [Tensor<Double>] = [
+      generator.gaussianTensor([5, 4]), generator.gaussianTensor([5, 1, 4, 4]), generator.gaussianTensor([5, 1, 4, 4]),
+    ]
+    let gradOutput: Tensor<Double> = generator.gaussianTensor([5, 2])
+    for (model, input) in zip(models, inputs) {
+      var full = model
+      _ = try full.forward(input, mode: .training)
+      _ = try full.backward(gradOutput)
+      var parametersOnly = model
+      _ = try parametersOnly.forward(input, mode: .training)
+      try parametersOnly.accumulateParameterGradients(gradOutput)
+      #expect(parametersOnly.gradients == full.gradients)
+    }
+  }
+
   @Test func updateParametersUsesFlatIndices() throws {
     var model = try Self.mlp(seed: 103)
     var seen: [Int] = []

@@ -73,7 +73,8 @@ extension String {
 /// Times one full training step (forward in training mode, softmax cross-entropy, zero
 /// gradients, backward, SGD with lr 0.01 and momentum 0.9) on one fixed seeded random
 /// batch, as `torch.optim.SGD` + `nn.CrossEntropyLoss` would run it. No gather, no
-/// finiteness checks: the same work as the PyTorch loop in benchmarks/compare_pytorch.py.
+/// finiteness checks, no gradient for the input batch: the same work as the PyTorch loop
+/// in benchmarks/compare_pytorch.py.
 struct TrainingStepBenchmark {
   let model: TrainingStepModel
   let batch: Int
@@ -100,7 +101,7 @@ struct TrainingStepBenchmark {
       let logits = try! network.forward(input, mode: .training)
       let (value, gradLogits) = try! loss.evaluate(logits: logits, labels: labels)
       network.zeroGradients()
-      _ = try! network.backward(gradLogits)
+      try! network.accumulateParameterGradients(gradLogits)
       optimizer.step(&network)
       Stopwatch.keep(value)
     }

@@ -53,49 +53,50 @@ func convolutionForward<Scalar: NetworkScalar>(
 /// ∂L/∂columns_n [K, P]  = Wᵀ [K, out] · ∂L/∂y_n [out, P],  folded into ∂L/∂x_n by col2im
 /// ```
 /// - Parameters:
-///   - columns, columnGradient: workspaces, grown to K·P elements when smaller.
+///   - columns, columnGradient: workspaces, grown to K·P elements when smaller
+///     (columnGradient only when there is a `gradInput`).
 ///   - biasGradient: nil for a layer without bias.
-///   - gradInput: N samples of [C, H, W], zero on entry.
+///   - gradInput: N samples of [C, H, W], zero on entry; nil skips ∂L/∂x.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func convolutionBackward<Scalar: NetworkScalar>(
   input: [Scalar], gradOutput: [Scalar], weight: [Scalar], geometry: ConvolutionGeometry, batch: Int,
   outputChannels: Int, columns: inout [Scalar], columnGradient: inout [Scalar], weightGradient: inout [Scalar],
-  biasGradient: inout Tensor<Scalar>?, gradInput: inout [Scalar]
+  biasGradient: inout Tensor<Scalar>?, gradInput: UnsafeMutablePointer<Scalar>?
 ) {
   let positions = geometry.outputPositions
   let outputPlaneSize = outputChannels * positions
   let columnCount = geometry.columnRows * positions
   if columns.count < columnCount { columns = [Scalar](repeating: 0, count: columnCount) }
-  if columnGradient.count < columnCount { columnGradient = [Scalar](repeating: 0, count: columnCount) }
+  if gradInput != nil, columnGradient.count < columnCount { columnGradient = [Scalar](repeating: 0, count: columnCount) }
   input.withUnsafeBufferPointer { input in
     gradOutput.withUnsafeBufferPointer { gradOutput in
       weight.withUnsafeBufferPointer { weight in
         columns.withUnsafeMutableBufferPointer { columns in
           columnGradient.withUnsafeMutableBufferPointer { columnGradient in
             weightGradient.withUnsafeMutableBufferPointer { weightGradient in
-              gradInput.withUnsafeMutableBufferPointer { gradInput in
-                for sample in 0..<batch {
-                  // These are safe: every buffer is non-empty (all sizes are positive).
-                  let sampleGradient = gradOutput.baseAddress! + sample * outputPlaneSize
-                  im2col(
-                    input: input.baseAddress! + sample * geometry.inputPlaneSize, geometry: geometry,
-                    columns: columns.baseAddress!)
-                  Scalar.gemm(
-                    transposeA: false, transposeB: true, m: outputChannels, n: geometry.columnRows, k: positions,
-                    alpha: 1, a: sampleGradient, b: columns.baseAddress!, beta: 1, c: weightGradient.baseAddress!)
-                  biasGradient?.scalars.withUnsafeMutableBufferPointer { sums in
-                    addRowSums(
-                      of: UnsafeBufferPointer(start: sampleGradient, count: outputPlaneSize), rows: outputChannels,
-                      columns: positions, into: sums)
-                  }
-                  Scalar.gemm(
-                    transposeA: true, transposeB: false, m: geometry.columnRows, n: positions, k: outputChannels,
-                    alpha: 1, a: weight.baseAddress!, b: sampleGradient, beta: 0, c: columnGradient.baseAddress!)
-                  col2im(
-                    columns: columnGradient.baseAddress!, geometry: geometry,
-                    gradInput: gradInput.baseAddress! + sample * geometry.inputPlaneSize)
+              for sample in 0..<batch {
+                // These are safe: every buffer is non-empty (all sizes are positive), and
+                // columnGradient has K·P elements whenever gradInput is given.
+                let sampleGradient = gradOutput.baseAddress! + sample * outputPlaneSize
+                im2col(
+                  input: input.baseAddress! + sample * geometry.inputPlaneSize, geometry: geometry,
+                  columns: columns.baseAddress!)
+                Scalar.gemm(
+                  transposeA: false, transposeB: true, m: outputChannels, n: geometry.columnRows, k: positions,
+                  alpha: 1, a: sampleGradient, b: columns.baseAddress!, beta: 1, c: weightGradient.baseAddress!)
+                biasGradient?.scalars.withUnsafeMutableBufferPointer { sums in
+                  addRowSums(
+                    of: UnsafeBufferPointer(start: sampleGradient, count: outputPlaneSize), rows: outputChannels,
+                    columns: positions, into: sums)
                 }
+                guard let gradInput else { continue }
+                Scalar.gemm(
+                  transposeA: true, transposeB: false, m: geometry.columnRows, n: positions, k: outputChannels,
+                  alpha: 1, a: weight.baseAddress!, b: sampleGradient, beta: 0, c: columnGradient.baseAddress!)
+                col2im(
+                  columns: columnGradient.baseAddress!, geometry: geometry,
+                  gradInput: gradInput + sample * geometry.inputPlaneSize)
               }
             }
           }

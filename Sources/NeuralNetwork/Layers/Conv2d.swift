@@ -121,15 +121,34 @@ public struct Conv2d<Scalar: NetworkScalar>: Layer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar> {
+    try backward(gradOutput, computingInputGradient: true)!
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func accumulateParameterGradients(_ gradOutput: Tensor<Scalar>) throws {
+    _ = try backward(gradOutput, computingInputGradient: false)
+  }
+
+  /// Adds ∂L/∂W and ∂L/∂b; returns ∂L/∂x when asked, nil otherwise.
+  private mutating func backward(_ gradOutput: Tensor<Scalar>, computingInputGradient: Bool) throws -> Tensor<Scalar>? {
     guard let input = savedInput else { throw NetworkError.missingTrainingForward(layer: description) }
     let geometry = try self.geometry(forInputShape: input.shape)
     let batch = input.shape[0]
     try checkGradient(gradOutput, outputShape: [batch, outputChannels, geometry.outputHeight, geometry.outputWidth])
+    func accumulate(into gradInput: UnsafeMutablePointer<Scalar>?) {
+      convolutionBackward(
+        input: input.scalars, gradOutput: gradOutput.scalars, weight: weight.scalars, geometry: geometry,
+        batch: batch, outputChannels: outputChannels, columns: &columns, columnGradient: &columnGradient,
+        weightGradient: &weightGradient.scalars, biasGradient: &biasGradient, gradInput: gradInput)
+    }
+    guard computingInputGradient else {
+      accumulate(into: nil)
+      return nil
+    }
     var gradInput = [Scalar](repeating: 0, count: input.scalars.count)
-    convolutionBackward(
-      input: input.scalars, gradOutput: gradOutput.scalars, weight: weight.scalars, geometry: geometry, batch: batch,
-      outputChannels: outputChannels, columns: &columns, columnGradient: &columnGradient,
-      weightGradient: &weightGradient.scalars, biasGradient: &biasGradient, gradInput: &gradInput)
+    // This is safe: the input, and so gradInput, has at least one element.
+    gradInput.withUnsafeMutableBufferPointer { accumulate(into: $0.baseAddress!) }
     return Tensor(shape: input.shape, scalars: gradInput)
   }
 

@@ -84,6 +84,17 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar> {
+    try backward(gradOutput, computingInputGradient: true)!
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func accumulateParameterGradients(_ gradOutput: Tensor<Scalar>) throws {
+    _ = try backward(gradOutput, computingInputGradient: false)
+  }
+
+  /// Adds ∂L/∂W and ∂L/∂b; returns ∂L/∂x when asked, nil otherwise.
+  private mutating func backward(_ gradOutput: Tensor<Scalar>, computingInputGradient: Bool) throws -> Tensor<Scalar>? {
     guard let input = savedInput else { throw NetworkError.missingTrainingForward(layer: description) }
     let (batch, inputFeatures, outputFeatures) = (input.shape[0], self.inputFeatures, self.outputFeatures)
     try checkGradient(gradOutput, outputShape: [batch, outputFeatures])
@@ -98,6 +109,7 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
         }
       }
     }
+    guard computingInputGradient else { return nil }
     // ∂L/∂x [N, in] = ∂L/∂y [N, out] · W [out, in]
     var gradInput = [Scalar](repeating: 0, count: input.scalars.count)
     Scalar.gemm(

@@ -15,7 +15,7 @@ public struct ReLU<Scalar: NetworkScalar>: ParameterlessLayer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    try saved.forward(input, mode: mode, { $0 < 0 ? 0 : $0 })
+    try saved.forward(input, mode: mode, costPerElement: 1) { $0 < 0 ? 0 : $0 }
   }
 
   @_specialize(where Scalar == Float)

@@ -2,7 +2,8 @@
 /// ```
 /// y = σ(x) = 1/(1 + e⁻ˣ)          backward: ∂L/∂x = ∂L/∂y · y·(1 − y)
 /// ```
-/// computed as eˣ/(1 + eˣ) for x < 0, so no exponential overflows.
+/// computed as eˣ/(1 + eˣ) for x < 0, so no exponential overflows
+/// (``NetworkScalar/logistic(_:into:)``: a vector kernel for Float).
 public struct Sigmoid<Scalar: NetworkScalar>: ParameterlessLayer {
   private var saved = SavedActivationOutput<Scalar>()
 
@@ -15,20 +16,12 @@ public struct Sigmoid<Scalar: NetworkScalar>: ParameterlessLayer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    try saved.forward(input, mode: mode, Self.logistic)
+    try saved.forward(input, mode: mode, costPerElement: 4, kernel: Scalar.logistic)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar> {
     try saved.backward(gradOutput, of: self) { $0 * $1 * (1 - $1) }
-  }
-
-  /// σ(x) without overflow for large |x|.
-  @inline(__always)
-  static func logistic(_ x: Scalar) -> Scalar {
-    if x >= 0 { return 1 / (1 + Scalar.exponential(-x)) }
-    let e = Scalar.exponential(x)
-    return e / (1 + e)
   }
 }

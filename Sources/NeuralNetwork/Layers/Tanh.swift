@@ -14,7 +14,7 @@ public struct Tanh<Scalar: NetworkScalar>: ParameterlessLayer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    try saved.forward(input, mode: mode, Scalar.hyperbolicTangent)
+    try saved.forward(input, mode: mode, costPerElement: 8, Scalar.hyperbolicTangent)
   }
 
   @_specialize(where Scalar == Float)

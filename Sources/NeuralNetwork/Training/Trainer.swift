@@ -149,7 +149,7 @@ public struct Trainer<Scalar: NetworkScalar> {
       throw TrainingError.nonFiniteLoss(epoch: epochCount, step: stepCount, loss: Double(loss))
     }
     model.zeroGradients()
-    _ = try model.backward(gradLogits)
+    try model.accumulateParameterGradients(gradLogits)
     if let index = model.gradients.firstIndex(where: { !$0.scalars.allFinite }) {
       throw TrainingError.nonFiniteGradient(epoch: epochCount, step: stepCount, parameter: model.parameterNames[index])
     }
