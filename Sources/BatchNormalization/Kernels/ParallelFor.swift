@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -30,34 +29,25 @@ public enum ComputeThreads {
   }
 }
 
-/// A value crossing into `concurrentPerform`'s closure. The kernels give every
-/// iteration a disjoint range of work, so nothing inside is shared mutably.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-  let value: Value
-}
-
 /// The package's one parallel loop: splits `0..<count` into contiguous ranges, one per
-/// thread, and runs `body` on each. Runs serially when `count · costPerItem` is below
-/// `minimumParallelWork` or one thread is set, so small tensors never start a thread.
+/// thread, and runs `body` on each (``WorkerPool``). Runs serially when
+/// `count · costPerItem` is below `minimumParallelWork` or one thread is set, so small
+/// tensors never wait for a thread. The ranges depend only on `count` and the thread
+/// count; results must not depend on either (the reductions block their work).
 ///
 /// `body` must write only to what its own range owns. `package` so that the training
-/// stack's kernels share the one thread setting and the one loop.
+/// stack's kernels share the one thread setting and the one pool.
 package func parallelFor(
   _ count: Int, costPerItem: Int, minimumParallelWork: Int = 1 << 16,
   _ body: (Range<Int>) -> Void
 ) {
-  let threads = min(ComputeThreads.count, count)
+  let threads = min(ComputeThreads.count, count, WorkerPool.maximumParts)
   let work = count.multipliedReportingOverflow(by: costPerItem)
   guard threads > 1, work.overflow || work.partialValue >= minimumParallelWork else {
     if count > 0 { body(0..<count) }
     return
   }
-  withoutActuallyEscaping(body) { body in
-    let shared = UncheckedSendable(value: body)
-    DispatchQueue.concurrentPerform(iterations: threads) { thread in
-      let start = count * thread / threads
-      let end = count * (thread + 1) / threads
-      shared.value(start..<end)
-    }
+  WorkerPool.shared.run(parts: threads) { thread in
+    body(count * thread / threads..<count * (thread + 1) / threads)
   }
 }

@@ -1,0 +1,155 @@
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The threads behind ``parallelFor(_:costPerItem:minimumParallelWork:_:)``: workers
+/// started once and kept, so a parallel loop costs a handoff of about a microsecond
+/// instead of waking Dispatch threads (tens of microseconds on Linux, more than a small
+/// tensor's whole kernel).
+///
+/// A job has parts 0..<parts; the calling thread runs part 0 and worker i runs part i.
+/// Workers wait for the next job by spinning briefly (jobs of one forward or backward
+/// pass follow each other closely), then yielding the processor, then sleeping on a
+/// semaphore. One job runs at a time: a call made while another is in flight (from
+/// another thread, or nested inside a part) runs all its parts itself.
+final class WorkerPool: @unchecked Sendable {
+  static let shared = WorkerPool()
+
+  /// One worker's wake-up: `sleeping` is true while it waits (or is about to) on
+  /// `wakeUp`; whoever flips it back to false owes it one signal.
+  private final class Worker: Sendable {
+    let sleeping = Atomic<Bool>(false)
+    let wakeUp = DispatchSemaphore(value: 0)
+  }
+
+  /// The job's number times 256 plus its part count, stored (releasing) after `job` is
+  /// written; workers acquire it. Carrying the part count in the same word lets a worker
+  /// that is not part of a job skip it without reading anything the next job rewrites.
+  private let generation = Atomic<Int>(0)
+  /// Parts not yet finished by workers.
+  private let remaining = Atomic<Int>(0)
+  /// Set while a job is in flight.
+  private let busy = Atomic<Bool>(false)
+  // Written only by the thread that holds `busy`: `job` before the releasing store of
+  // `generation`, read by the job's workers after acquiring it; `job` is not rewritten
+  // before they all finish (`remaining` is 0). `workers` is never read by workers.
+  nonisolated(unsafe) private var job: ((Int) -> Void)? = nil
+  nonisolated(unsafe) private var workers: [Worker] = []
+
+  /// The most parts one job can have.
+  static let maximumParts = 255
+
+  /// Runs `part(0)` … `part(parts − 1)` concurrently and returns when all are done.
+  func run(parts: Int, _ part: (Int) -> Void) {
+    precondition(parts <= Self.maximumParts)
+    guard parts > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+      for index in 0..<parts { part(index) }
+      return
+    }
+    defer { busy.store(false, ordering: .releasing) }
+    while workers.count < parts - 1 {
+      let worker = Worker()
+      let index = workers.count + 1
+      workers.append(worker)
+      let current = generation.load(ordering: .relaxed)
+      startThread { self.workerLoop(index: index, worker: worker, seen: current) }
+    }
+    withoutActuallyEscaping(part) { part in
+      job = part
+      remaining.store(parts - 1, ordering: .relaxed)
+      let number = generation.load(ordering: .relaxed) / 256 + 1
+      generation.store(number * 256 + parts, ordering: .sequentiallyConsistent)
+      for worker in workers.prefix(parts - 1)
+      where worker.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+        worker.wakeUp.signal()
+      }
+      part(0)
+      while remaining.load(ordering: .acquiring) > 0 {}
+      job = nil
+    }
+  }
+
+  /// Worker `index`'s life: waits for each job after `seen` (the last one before it
+  /// started) and runs its part when the job has one.
+  private func workerLoop(index: Int, worker: Worker, seen: Int) {
+    var seen = seen
+    while true {
+      seen = waitForJob(after: seen, worker: worker)
+      if index < seen % 256 {
+        runPart(index)
+        remaining.subtract(1, ordering: .releasing)
+      }
+    }
+  }
+
+  /// Runs part `index` of the current job. A separate function so that the worker's
+  /// reference to `job` ends before it reports the part done: `run` then lets go of the
+  /// closure, which `withoutActuallyEscaping` checks nobody kept.
+  @inline(never)
+  private func runPart(_ index: Int) {
+    job?(index)
+  }
+
+  /// Spins, then yields, then sleeps until `generation` moves past `seen`; returns it.
+  private func waitForJob(after seen: Int, worker: Worker) -> Int {
+    var spins = 0
+    while true {
+      let current = generation.load(ordering: .acquiring)
+      if current != seen { return current }
+      spins += 1
+      if spins < 2_000 { continue }
+      if spins < 4_000 {
+        sched_yield()
+        continue
+      }
+      worker.sleeping.store(true, ordering: .sequentiallyConsistent)
+      if generation.load(ordering: .sequentiallyConsistent) == seen {
+        worker.wakeUp.wait()
+      } else if !worker.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+        worker.wakeUp.wait()  // a submitter already flipped the flag and signals: take it
+      }
+      spins = 0
+    }
+  }
+}
+
+/// Starts a detached thread running `body`, which never returns.
+private func startThread(_ body: @escaping @Sendable () -> Void) {
+  let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+  #if canImport(Darwin)
+    var thread: pthread_t? = nil
+  #else
+    var thread = pthread_t()
+  #endif
+  let status = pthread_create(&thread, nil, threadEntry, context)
+  precondition(status == 0, "could not start a compute thread (pthread_create returned \(status))")
+  #if canImport(Darwin)
+    pthread_detach(thread!)
+  #else
+    pthread_detach(thread)
+  #endif
+}
+
+private final class ThreadBody: Sendable {
+  let body: @Sendable () -> Void
+  init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+}
+
+#if canImport(Darwin)
+  private func threadEntry(_ context: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+    Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().body()
+    return nil
+  }
+#else
+  private func threadEntry(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().body()
+    return nil
+  }
+#endif
