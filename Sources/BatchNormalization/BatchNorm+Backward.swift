@@ -51,25 +51,33 @@ extension BatchNorm {
             activation: context.activation, into: sums, frozenGradInput: fusesInputGradient ? groupGradInput : nil)
         }
       }
-      var gradient = InputGradientCoefficients<Scalar>(gradScale: forward.scale, gradCenterScale: [], gradShift: [])
-      let count = Double(groupShape.valuesPerChannel)
-      for channel in 0..<channels {
-        let inverse = Double(context.inverseStandardDeviation[index * channels + channel])
-        let r = context.renormalization.map { Double($0.r[index * channels + channel]) } ?? 1
-        let d = context.renormalization.map { Double($0.d[index * channels + channel]) } ?? 0
-        let sum = sums[channel].sum
-        let dot = sums[channel].dot
-        shiftGradient[channel] += sum
-        scaleGradient[channel] += r * inverse * dot + d * sum
-        if context.usesBatchStatistics {
-          let scale = Double(forward.scale[channel])
-          gradient.gradCenterScale.append(Scalar(-scale * inverse * inverse * dot / count))
-          gradient.gradShift.append(Scalar(-scale * sum / count))
-        } else {
-          gradient.gradCenterScale.append(0)
-          gradient.gradShift.append(0)
-        }
+      let reciprocalCount = 1 / Double(groupShape.valuesPerChannel)
+      let channelRange = index * channels..<(index + 1) * channels
+      let inverse = context.inverseStandardDeviation[channelRange].map { Double($0) }
+      let renormalization = context.renormalization.map {
+        (r: $0.r[channelRange].map { Double($0) }, d: $0.d[channelRange].map { Double($0) })
       }
+      for channel in 0..<channels {
+        shiftGradient[channel] += sums[channel].sum
+      }
+      if let renormalization {
+        for channel in 0..<channels {
+          scaleGradient[channel] +=
+            renormalization.r[channel] * inverse[channel] * sums[channel].dot + renormalization.d[channel] * sums[channel].sum
+        }
+      } else {
+        for channel in 0..<channels { scaleGradient[channel] += inverse[channel] * sums[channel].dot }
+      }
+      // Batch statistics: gradCenterScale = −a·P/(m·σ²), gradShift = −a·S/m; frozen: both 0.
+      let centered = context.usesBatchStatistics
+      let gradient = InputGradientCoefficients<Scalar>(
+        gradScale: forward.scale,
+        gradCenterScale: (0..<channels).map { channel in
+          centered ? Scalar(-Double(forward.scale[channel]) * inverse[channel] * inverse[channel] * sums[channel].dot * reciprocalCount) : 0
+        },
+        gradShift: (0..<channels).map { channel in
+          centered ? Scalar(-Double(forward.scale[channel]) * sums[channel].sum * reciprocalCount) : 0
+        })
       if !fusesInputGradient {
         computeInputGradient(
           input: groupInput, gradOutput: groupGradOutput, shape: groupShape, forward: forward,

@@ -247,10 +247,10 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     }
   }
 
-  /// Rows in the order of ``forEachRowPair(in:startRun:pair:endRun:)``, eight columns
-  /// per step; each column's dy′ and dy′·(x − center) add into `Partial` run sums, added
-  /// into Double every ``partialSumLength`` rows. Columns past the last multiple of
-  /// eight sum in Double.
+  /// Rows in the order of ``forEachRowStep(in:rowsPerStep:startRun:step:endRun:)``, one
+  /// per step, eight columns per step; each column's dy′ and dy′·(x − center) add into
+  /// `Partial` run sums, added into Double every ``partialSumLength`` rows. Columns past
+  /// the last multiple of eight sum in Double.
   private func channelsLastBlock<Partial: BatchNormScalar, ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
     rows: Range<Int>, channels: Range<Int>, into sums: UnsafeMutablePointer<GradientSums>, partial: Partial.Type,
     relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
@@ -268,9 +268,9 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
       let runSums = centers + vectorWidth
       let runDots = runSums + vectorWidth
       for column in 0..<vectorWidth { centers[column] = Partial(centerRow[column]) }
-      forEachRowPair(in: rows) {
+      forEachRowStep(in: rows, rowsPerStep: 1) {
         runSums.update(repeating: 0, count: 2 * vectorWidth)
-      } pair: { row, rowCount in
+      } step: { row, rowCount in
         let offset = row * stride + channels.lowerBound
         var column = 0
         while column < vectorWidth {

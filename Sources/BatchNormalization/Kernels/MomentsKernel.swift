@@ -206,10 +206,10 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar>(
 
 /// Σv and Σv² per column for v = x − (the block's first row), into `sums` and `squares`.
 ///
-/// Rows in the order of ``forEachRowPair(in:startRun:pair:endRun:)``, eight columns per
-/// step; their deviations add into `Partial` run sums kept per column, which are added
-/// into Double every ``partialSumLength`` rows. Columns past the last
-/// multiple of eight sum in Double directly.
+/// Rows in the order of ``forEachRowStep(in:rowsPerStep:startRun:step:endRun:)``, two
+/// per step, eight columns per step; their deviations add into `Partial` run sums kept
+/// per column, which are added into Double every ``partialSumLength`` rows. Columns past
+/// the last multiple of eight sum in Double directly.
 private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
   _ base: UnsafePointer<Scalar>, rows: Range<Int>, channels: Range<Int>, stride: Int,
   sums: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>, partial: Partial.Type
@@ -227,9 +227,9 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
     let runSums = shifts + vectorWidth
     let runSquares = runSums + vectorWidth
     for column in 0..<vectorWidth { shifts[column] = Partial(first[column]) }
-    forEachRowPair(in: rows) {
+    forEachRowStep(in: rows, rowsPerStep: 2) {
       runSums.update(repeating: 0, count: 2 * vectorWidth)
-    } pair: { row, rowCount in
+    } step: { row, rowCount in
       let values = base + row * stride + channels.lowerBound
       var column = 0
       while column < vectorWidth {

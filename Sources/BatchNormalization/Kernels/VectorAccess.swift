@@ -51,14 +51,19 @@ func forEachChannelsFirstRun(
   }
 }
 
-/// The row order of the channels-last reductions: a block's rows in memory order, a pair
-/// at a time (two sequential streams; each column's pair is combined before it touches
-/// the run's accumulators), in runs of at most ``partialSumLength`` rows whose partial
-/// sums are then added into Double. Calls `startRun` before each run, `pair(row, count)`
-/// for each pair (count 1 or 2), and `endRun` after each run.
+/// The row order of the channels-last reductions: a block's rows in memory order,
+/// `rowsPerStep` (1 or 2) at a time, in runs of at most ``partialSumLength`` rows whose
+/// partial sums are then added into Double. Calls `startRun` before each run,
+/// `step(row, count)` for each step (count ≤ rowsPerStep), and `endRun` after each run.
+///
+/// Two rows per step combine each column's pair before touching the run's accumulators
+/// (fewer loads and stores: the statistics pass is 8–10% faster on cache-resident
+/// tensors); one row per step keeps the fewest streams open, which the gradient pass
+/// needs on tensors larger than the cache (nhwc 64x14x14x256: 1.6x faster than two).
 @inline(__always)
-func forEachRowPair(
-  in rows: Range<Int>, startRun: () -> Void, pair: (_ row: Int, _ count: Int) -> Void, endRun: () -> Void
+func forEachRowStep(
+  in rows: Range<Int>, rowsPerStep: Int, startRun: () -> Void, step: (_ row: Int, _ count: Int) -> Void,
+  endRun: () -> Void
 ) {
   var runStart = rows.lowerBound
   while runStart < rows.upperBound {
@@ -66,8 +71,8 @@ func forEachRowPair(
     startRun()
     var row = runStart
     while row < runEnd {
-      let count = min(2, runEnd - row)
-      pair(row, count)
+      let count = min(rowsPerStep, runEnd - row)
+      step(row, count)
       row += count
     }
     endRun()
