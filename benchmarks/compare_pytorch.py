@@ -4,9 +4,15 @@ invocation, row by row (ours, then PyTorch's, so both see the same machine state
 prints the ratio per row and the geometric means.
 
     pip install torch numpy                 # once; tests and CI never need them
-    swift build -c release --product bn     # or run scripts/bn once
     python3 benchmarks/compare_pytorch.py [--threads 1,2] [--seconds 0.5] [--shape 64x100 ...] [--json out.json]
     python3 benchmarks/compare_pytorch.py --training-steps [--threads 1,2] [--seconds 0.5]
+    python3 benchmarks/compare_pytorch.py --build portable    # the default build instead
+
+The script builds `bn` first (release, incrementally). PyTorch picks AVX2/AVX-512 kernels
+at run time; Swift compiles for one target, so on a CPU with AVX2 and FMA the script
+compares our `BN_TARGET_CPU=haswell` build (scripts/bn), the same source compiled for
+that vector width, and says so; `--build portable` times the default baseline build,
+and `--bn PATH` any binary.
 
 PyTorch runs the same calls its BatchNorm modules make: F.batch_norm (training and
 eval) for forward, aten.native_batch_norm_backward (train=True / train=False) for
@@ -153,6 +159,31 @@ def geometric_mean(values):
     return math.exp(sum(math.log(value) for value in values) / len(values)) if values else float("nan")
 
 
+def cpu_has_avx2_and_fma():
+    try:
+        with open("/proc/cpuinfo") as file:
+            flags = next((line.split(":", 1)[1].split() for line in file if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx2" in flags and "fma" in flags
+
+
+def build_bn(build):
+    """Builds bn (release, incrementally) and returns its path: the haswell build when asked
+    for, or by default where the CPU has AVX2 and FMA; the portable build otherwise."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    if build == "auto":
+        build = "haswell" if cpu_has_avx2_and_fma() else "portable"
+    command = ["swift", "build", "-c", "release", "--package-path", root, "--product", "bn"]
+    scratch = os.path.join(root, ".build")
+    if build == "haswell":
+        scratch = os.path.join(root, ".build-haswell")
+        command += ["--scratch-path", scratch, "-Xswiftc", "-target-cpu", "-Xswiftc", "haswell"]
+    print(f"building bn ({build}): {' '.join(command)}", file=sys.stderr, flush=True)
+    subprocess.run(command, check=True, stdout=sys.stderr)
+    return os.path.join(scratch, "release", "bn")
+
+
 def our_row(bn, shape_text, operation, threads, seconds):
     result = subprocess.run(
         [bn, "bench", "--shape", shape_text, "--op", operation, "--threads", str(threads), "--seconds", str(seconds), "--json", "-"],
@@ -162,7 +193,9 @@ def our_row(bn, shape_text, operation, threads, seconds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bn", default=os.path.join(os.path.dirname(__file__), "..", ".build", "release", "bn"))
+    parser.add_argument("--build", choices=["auto", "portable", "haswell"], default="auto",
+                        help="which build of bn to time (default: haswell where the CPU has AVX2 and FMA)")
+    parser.add_argument("--bn", help="time this binary instead of building one")
     parser.add_argument("--shape", action="append", help="repeatable; default: the standard set")
     parser.add_argument("--op", action="append", choices=OPERATIONS, help="repeatable; default: all")
     parser.add_argument("--threads", default="1,2")
@@ -171,8 +204,11 @@ def main():
     parser.add_argument("--training-steps", action="store_true",
                         help="compare training steps (MLP, CNN) instead; with --shape or --op, after the kernel rows")
     arguments = parser.parse_args()
-    if not os.path.exists(arguments.bn):
-        sys.exit(f"error: {arguments.bn} not found; build it with: swift build -c release --product bn")
+    if arguments.bn is None:
+        arguments.bn = build_bn(arguments.build)
+    elif not os.path.exists(arguments.bn):
+        sys.exit(f"error: {arguments.bn} not found")
+    print(f"ours: {arguments.bn}")
 
     rows = []
     if arguments.training_steps:
