@@ -53,9 +53,12 @@ extension BatchNorm {
       }
       let reciprocalCount = 1 / Double(groupShape.valuesPerChannel)
       let channelRange = index * channels..<(index + 1) * channels
-      let inverse = context.inverseStandardDeviation[channelRange].map { Double($0) }
-      let renormalization = context.renormalization.map {
-        (r: $0.r[channelRange].map { Double($0) }, d: $0.d[channelRange].map { Double($0) })
+      let inverse = perChannel(channels) { Double(context.inverseStandardDeviation[channelRange.lowerBound + $0]) }
+      let renormalization = context.renormalization.map { factors in
+        (
+          r: perChannel(channels) { Double(factors.r[channelRange.lowerBound + $0]) },
+          d: perChannel(channels) { Double(factors.d[channelRange.lowerBound + $0]) }
+        )
       }
       for channel in 0..<channels {
         shiftGradient[channel] += sums[channel].sum
@@ -72,10 +75,10 @@ extension BatchNorm {
       let centered = context.usesBatchStatistics
       let gradient = InputGradientCoefficients<Scalar>(
         gradScale: forward.scale,
-        gradCenterScale: (0..<channels).map { channel in
+        gradCenterScale: perChannel(channels) { channel in
           centered ? Scalar(-Double(forward.scale[channel]) * inverse[channel] * inverse[channel] * sums[channel].dot * reciprocalCount) : 0
         },
-        gradShift: (0..<channels).map { channel in
+        gradShift: perChannel(channels) { channel in
           centered ? Scalar(-Double(forward.scale[channel]) * sums[channel].sum * reciprocalCount) : 0
         })
       if !fusesInputGradient {
@@ -86,7 +89,8 @@ extension BatchNorm {
       }
     }
     guard configuration.isAffine else { return ParameterGradients(scale: [], shift: []) }
-    return ParameterGradients(scale: scaleGradient.map { Scalar($0) }, shift: shiftGradient.map { Scalar($0) })
+    return ParameterGradients(
+      scale: perChannel(channels) { Scalar(scaleGradient[$0]) }, shift: perChannel(channels) { Scalar(shiftGradient[$0]) })
   }
 
   /// The array form of ``backward(_:input:context:into:)``.
@@ -104,5 +108,17 @@ extension BatchNorm {
       }
     }
     return (gradInput, parameters)
+  }
+}
+
+/// `[value(0), …, value(count − 1)]`, written in place. Backward's per-channel arrays are
+/// built this way rather than with `map` or `append`, which store the array's count after
+/// every element: a memory dependency of a few cycles per channel that, with 8192
+/// channels and two samples, cost more than the element passes (2x8192 backward 54 → 41 µs).
+@inline(__always)
+func perChannel<Element>(_ count: Int, _ value: (Int) -> Element) -> [Element] {
+  [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+    for index in 0..<count { buffer.initializeElement(at: index, to: value(index)) }
+    initialized = count
   }
 }
