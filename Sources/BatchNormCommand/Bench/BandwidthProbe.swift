@@ -1,4 +1,4 @@
-import Dispatch
+import BatchNormalization
 
 /// The memory bandwidth of this machine right now, for the same number of bytes and
 /// threads as a benchmark row: a streaming read (Σx) and a read + write (y = a·x + b).
@@ -45,28 +45,21 @@ enum BandwidthProbe {
     return Double(source.count * 8) / time
   }
 
-  /// Splits `0..<count` (in multiples of 8) over `threads` and adds the chunks' results.
+  /// Splits `0..<count` (in multiples of 8) over `threads` and adds the chunks' results,
+  /// on the kernels' own worker threads and with their rule for small tensors
+  /// (`parallelFor`: serial below 64 Ki elements), so the roofline pays the same handoff
+  /// as the row it is compared with.
   private static func chunked(_ count: Int, threads: Int, _ body: (Range<Int>) -> Float) -> Float {
     let vectors = count / 8
     guard threads > 1 else { return body(0..<vectors * 8) }
     var results = [Float](repeating: 0, count: threads)
     results.withUnsafeMutableBufferPointer { results in
-      withoutActuallyEscaping(body) { body in
-        let shared = SendableBox(results: results, body: body)
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
-          let start = vectors * thread / threads * 8
-          let end = vectors * (thread + 1) / threads * 8
-          shared.results[thread] = shared.body(start..<end)
+      parallelFor(threads, costPerItem: vectors * 8 / threads) { chunks in
+        for chunk in chunks {
+          results[chunk] = body(vectors * chunk / threads * 8..<vectors * (chunk + 1) / threads * 8)
         }
       }
     }
     return results.reduce(0, +)
-  }
-
-  /// Hands the per-thread result slots and the loop body to `concurrentPerform`; each
-  /// iteration writes only its own slot.
-  private struct SendableBox: @unchecked Sendable {
-    let results: UnsafeMutableBufferPointer<Float>
-    let body: (Range<Int>) -> Float
   }
 }
