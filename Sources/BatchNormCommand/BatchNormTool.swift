@@ -14,4 +14,15 @@ struct BatchNormTool: ParsableCommand {
     version: "0.1.0",
     subcommands: [Normalize.self, Train.self, Evaluate.self, LabCommand.self, Bench.self]
   )
+
+  /// ArgumentParser's entry point, after ``MemoryAllocator/keepFreedMemory()``.
+  static func main() {
+    MemoryAllocator.keepFreedMemory()
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      exit(withError: error)
+    }
+  }
 }

@@ -69,3 +69,20 @@ extension ComputeThreads {
     #endif
   }
 }
+
+/// Runs `body` with BLAS on one thread, then restores BLAS's thread count: for a
+/// parallel loop whose every thread makes its own small matrix products, which BLAS's
+/// own threads would only slow down (they wake for each product and compete with the
+/// loop's threads for the processors). Call it like ``ComputeThreads/setIncludingBLAS(_:)``:
+/// not while another thread is inside BLAS.
+func withSingleThreadedBLAS<Result>(_ body: () throws -> Result) rethrows -> Result {
+  #if canImport(Accelerate)
+    return try body()
+  #else
+    let threads = openblas_get_num_threads()
+    guard threads > 1 else { return try body() }
+    openblas_set_num_threads(1)
+    defer { openblas_set_num_threads(threads) }
+    return try body()
+  #endif
+}

@@ -1,43 +1,51 @@
 /// The convolution of a batch as one matrix product per sample:
 /// y_n [out, P] = b + W [out, K] · columns_n [K, P]; each output plane starts at its
 /// channel's bias and the product adds to it (β = 1), or overwrites it without bias.
+/// Blocks of ``convolutionBlockSize`` samples run in parallel, each with its own column
+/// matrix (``forEachConvolutionBlock(_:costPerBlock:_:)``).
 ///
 /// - Parameters:
 ///   - input: N samples of [C, H, W].
 ///   - weight: [out, K] (the [out, C, kh, kw] weight seen as a matrix).
 ///   - bias: [out], or nil.
-///   - columns: a workspace, grown to K·P elements when smaller.
+///   - workspace: its column matrices are grown when smaller.
 ///   - output: N samples of [out, Ho, Wo].
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func convolutionForward<Scalar: NetworkScalar>(
   input: [Scalar], weight: [Scalar], bias: [Scalar]?, geometry: ConvolutionGeometry, batch: Int,
-  outputChannels: Int, columns: inout [Scalar], output: inout [Scalar]
+  outputChannels: Int, workspace: inout ConvolutionWorkspace<Scalar>, output: inout [Scalar]
 ) {
   let positions = geometry.outputPositions
   let outputPlaneSize = outputChannels * positions
-  if columns.count < geometry.columnRows * positions {
-    columns = [Scalar](repeating: 0, count: geometry.columnRows * positions)
-  }
+  let columnCount = geometry.columnRows * positions
+  let blocks = convolutionBlocks(batch: batch)
+  ConvolutionWorkspace.reserve(&workspace.columns, count: blocks * columnCount)
+  let costPerBlock = convolutionBlockSize * outputPlaneSize * geometry.columnRows
   input.withUnsafeBufferPointer { input in
     weight.withUnsafeBufferPointer { weight in
-      columns.withUnsafeMutableBufferPointer { columns in
+      workspace.columns.withUnsafeMutableBufferPointer { columns in
         output.withUnsafeMutableBufferPointer { output in
-          for sample in 0..<batch {
-            // These are safe: every buffer is non-empty (all sizes are positive).
-            let sampleOutput = output.baseAddress! + sample * outputPlaneSize
-            if let bias {
-              for channel in 0..<outputChannels {
-                (sampleOutput + channel * positions).update(repeating: bias[channel], count: positions)
+          forEachConvolutionBlock(blocks, costPerBlock: costPerBlock) { blockRange in
+            // These are safe: every buffer is non-empty (all sizes are positive), the
+            // range's first block owns its column slot, and each sample its output plane.
+            let sampleColumns = columns.baseAddress! + blockRange.lowerBound * columnCount
+            for block in blockRange {
+              for sample in convolutionSamples(ofBlock: block, batch: batch) {
+                let sampleOutput = output.baseAddress! + sample * outputPlaneSize
+                if let bias {
+                  for channel in 0..<outputChannels {
+                    (sampleOutput + channel * positions).update(repeating: bias[channel], count: positions)
+                  }
+                }
+                im2col(
+                  input: input.baseAddress! + sample * geometry.inputPlaneSize, geometry: geometry,
+                  columns: sampleColumns)
+                Scalar.gemm(
+                  transposeA: false, transposeB: false, m: outputChannels, n: positions, k: geometry.columnRows,
+                  alpha: 1, a: weight.baseAddress!, b: sampleColumns, beta: bias == nil ? 0 : 1, c: sampleOutput)
               }
             }
-            im2col(
-              input: input.baseAddress! + sample * geometry.inputPlaneSize, geometry: geometry,
-              columns: columns.baseAddress!)
-            Scalar.gemm(
-              transposeA: false, transposeB: false, m: outputChannels, n: positions, k: geometry.columnRows,
-              alpha: 1, a: weight.baseAddress!, b: columns.baseAddress!, beta: bias == nil ? 0 : 1,
-              c: sampleOutput)
           }
         }
       }
@@ -52,56 +60,64 @@ func convolutionForward<Scalar: NetworkScalar>(
 /// ∂L/∂b [out]          += Σ_positions ∂L/∂y_n
 /// ∂L/∂columns_n [K, P]  = Wᵀ [K, out] · ∂L/∂y_n [out, P],  folded into ∂L/∂x_n by col2im
 /// ```
+/// Blocks of ``convolutionBlockSize`` samples run in parallel; each sums its samples'
+/// ∂L/∂W and ∂L/∂b into its own partial sums, which are then added to the layer's
+/// gradients in block order, so the result does not depend on the thread count.
+///
 /// - Parameters:
-///   - columns, columnGradient: workspaces, grown to K·P elements when smaller
-///     (columnGradient only when there is a `gradInput`).
+///   - workspace: its buffers are grown when smaller (the column gradients only when
+///     there is a `gradInput`).
 ///   - biasGradient: nil for a layer without bias.
 ///   - gradInput: N samples of [C, H, W], zero on entry; nil skips ∂L/∂x.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func convolutionBackward<Scalar: NetworkScalar>(
   input: [Scalar], gradOutput: [Scalar], weight: [Scalar], geometry: ConvolutionGeometry, batch: Int,
-  outputChannels: Int, columns: inout [Scalar], columnGradient: inout [Scalar], weightGradient: inout [Scalar],
+  outputChannels: Int, workspace: inout ConvolutionWorkspace<Scalar>, weightGradient: inout [Scalar],
   biasGradient: inout Tensor<Scalar>?, gradInput: UnsafeMutablePointer<Scalar>?
 ) {
   let positions = geometry.outputPositions
-  let outputPlaneSize = outputChannels * positions
   let columnCount = geometry.columnRows * positions
-  if columns.count < columnCount { columns = [Scalar](repeating: 0, count: columnCount) }
-  if gradInput != nil, columnGradient.count < columnCount { columnGradient = [Scalar](repeating: 0, count: columnCount) }
+  let weightCount = outputChannels * geometry.columnRows
+  let blocks = convolutionBlocks(batch: batch)
+  ConvolutionWorkspace.reserve(&workspace.columns, count: blocks * columnCount)
+  if gradInput != nil { ConvolutionWorkspace.reserve(&workspace.columnGradients, count: blocks * columnCount) }
+  ConvolutionWorkspace.reserve(&workspace.weightGradients, count: blocks * weightCount)
+  ConvolutionWorkspace.reserve(&workspace.biasGradients, count: blocks * outputChannels)
+  let costPerBlock = convolutionBlockSize * (gradInput == nil ? 1 : 2) * weightCount * positions
   input.withUnsafeBufferPointer { input in
     gradOutput.withUnsafeBufferPointer { gradOutput in
       weight.withUnsafeBufferPointer { weight in
-        columns.withUnsafeMutableBufferPointer { columns in
-          columnGradient.withUnsafeMutableBufferPointer { columnGradient in
-            weightGradient.withUnsafeMutableBufferPointer { weightGradient in
-              for sample in 0..<batch {
-                // These are safe: every buffer is non-empty (all sizes are positive), and
-                // columnGradient has K·P elements whenever gradInput is given.
-                let sampleGradient = gradOutput.baseAddress! + sample * outputPlaneSize
-                im2col(
-                  input: input.baseAddress! + sample * geometry.inputPlaneSize, geometry: geometry,
-                  columns: columns.baseAddress!)
-                Scalar.gemm(
-                  transposeA: false, transposeB: true, m: outputChannels, n: geometry.columnRows, k: positions,
-                  alpha: 1, a: sampleGradient, b: columns.baseAddress!, beta: 1, c: weightGradient.baseAddress!)
-                biasGradient?.scalars.withUnsafeMutableBufferPointer { sums in
-                  addRowSums(
-                    of: UnsafeBufferPointer(start: sampleGradient, count: outputPlaneSize), rows: outputChannels,
-                    columns: positions, into: sums)
-                }
-                guard let gradInput else { continue }
-                Scalar.gemm(
-                  transposeA: true, transposeB: false, m: geometry.columnRows, n: positions, k: outputChannels,
-                  alpha: 1, a: weight.baseAddress!, b: sampleGradient, beta: 0, c: columnGradient.baseAddress!)
-                col2im(
-                  columns: columnGradient.baseAddress!, geometry: geometry,
-                  gradInput: gradInput + sample * geometry.inputPlaneSize)
-              }
+        workspace.withBlockBuffers { buffers in
+          let samples = ConvolutionSamples(
+            input: input.baseAddress!, gradOutput: gradOutput.baseAddress!, weight: weight.baseAddress!,
+            geometry: geometry, outputChannels: outputChannels, gradInput: gradInput)
+          forEachConvolutionBlock(blocks, costPerBlock: costPerBlock) { blockRange in
+            for block in blockRange {
+              samples.backward(
+                convolutionSamples(ofBlock: block, batch: batch), buffers: buffers,
+                slot: blockRange.lowerBound, block: block)
             }
           }
         }
       }
     }
+  }
+  addBlockGradients(
+    workspace: workspace, blocks: blocks, weightCount: weightCount, outputChannels: outputChannels,
+    weightGradient: &weightGradient, biasGradient: &biasGradient)
+}
+
+/// Adds the blocks' partial ∂L/∂W and ∂L/∂b to the layer's, block after block.
+private func addBlockGradients<Scalar: NetworkScalar>(
+  workspace: ConvolutionWorkspace<Scalar>, blocks: Int, weightCount: Int, outputChannels: Int,
+  weightGradient: inout [Scalar], biasGradient: inout Tensor<Scalar>?
+) {
+  for block in 0..<blocks {
+    let weightStart = block * weightCount
+    for index in 0..<weightCount { weightGradient[index] += workspace.weightGradients[weightStart + index] }
+    guard biasGradient != nil else { continue }
+    let biasStart = block * outputChannels
+    for index in 0..<outputChannels { biasGradient!.scalars[index] += workspace.biasGradients[biasStart + index] }
   }
 }

@@ -16,17 +16,18 @@ struct PoolingGeometry: Hashable, Sendable {
 /// `argmax` receives each maximum's index within its input plane (y·width + x), which
 /// backward routes the gradient to. As in PyTorch, scanning the window row by row, a
 /// value replaces the maximum when it is larger or NaN: the first maximum wins a tie
-/// and a window holding a NaN gives NaN.
+/// and a window holding a NaN gives NaN. Computes the planes in `planes` only (the
+/// whole buffers are passed), so that threads can share the planes out.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func maxPoolForward<Scalar: NetworkScalar>(
-  input: UnsafeBufferPointer<Scalar>, geometry g: PoolingGeometry,
+  input: UnsafeBufferPointer<Scalar>, geometry g: PoolingGeometry, planes: Range<Int>,
   output: UnsafeMutableBufferPointer<Scalar>, argmax: UnsafeMutableBufferPointer<Int32>
 ) {
   let (k, width, outputHeight, outputWidth) = (g.kernelSize, g.width, g.outputHeight, g.outputWidth)
   let planeSize = g.height * width
-  var outputIndex = 0
-  for plane in 0..<g.planes {
+  var outputIndex = planes.lowerBound * outputHeight * outputWidth
+  for plane in planes {
     // This is safe: the layer checked that every plane holds planeSize elements.
     let source = input.baseAddress! + plane * planeSize
     for outputY in 0..<outputHeight {
@@ -64,15 +65,16 @@ private func larger<Scalar: NetworkScalar>(_ current: Int, _ candidate: Int, in 
 }
 
 /// The adjoint of max pooling: each output gradient goes to its window's maximum;
-/// every other input position gets 0. `gradInput` must be zero on entry.
+/// every other input position gets 0. `gradInput` must be zero on entry. Computes the
+/// planes in `planes` only, like ``maxPoolForward(input:geometry:planes:output:argmax:)``.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func maxPoolBackward<Scalar: NetworkScalar>(
   gradOutput: UnsafeBufferPointer<Scalar>, argmax: UnsafeBufferPointer<Int32>, geometry g: PoolingGeometry,
-  gradInput: UnsafeMutableBufferPointer<Scalar>
+  planes: Range<Int>, gradInput: UnsafeMutableBufferPointer<Scalar>
 ) {
   let outputPlaneSize = g.outputHeight * g.outputWidth
-  for plane in 0..<g.planes {
+  for plane in planes {
     let planeStart = plane * g.height * g.width
     for position in plane * outputPlaneSize..<(plane + 1) * outputPlaneSize {
       gradInput[planeStart + Int(argmax[position])] += gradOutput[position]

@@ -9,8 +9,9 @@
 /// forward:  y_n = W·columns_n               [out, K]·[K, P]
 /// backward: ∂L/∂W += ∂L/∂y_n · columns_nᵀ   ∂L/∂columns = Wᵀ·∂L/∂y_n, folded back by col2im
 /// ```
-/// The column matrices live in a workspace the layer reuses; backward unfolds the
-/// saved input again instead of keeping N of them (see Kernels/Convolution.swift).
+/// The column matrices live in a workspace the layer reuses, one per block of samples
+/// (blocks run in parallel); backward unfolds the saved input again instead of keeping
+/// N of them (see Kernels/Convolution.swift).
 public struct Conv2d<Scalar: NetworkScalar>: Layer {
   /// W, [out, in, kh, kw] (PyTorch's `weight`).
   public private(set) var weight: Tensor<Scalar>
@@ -26,10 +27,9 @@ public struct Conv2d<Scalar: NetworkScalar>: Layer {
   public private(set) var biasGradient: Tensor<Scalar>?
   /// The input of the last training-mode forward call.
   private var savedInput: Tensor<Scalar>?
-  /// One sample's column matrix, reused by every call.
-  private var columns: [Scalar] = []
-  /// The gradient of one sample's column matrix, reused by every backward call.
-  private var columnGradient: [Scalar] = []
+  /// Column matrices and partial gradients, one slot per block of samples, reused by
+  /// every call.
+  private var workspace = ConvolutionWorkspace<Scalar>()
 
   /// A layer with square kernels and weights from `initializer` (PyTorch's default
   /// unless told otherwise).
@@ -113,7 +113,7 @@ public struct Conv2d<Scalar: NetworkScalar>: Layer {
     var output = [Scalar](repeating: 0, count: batch * outputChannels * positions)
     convolutionForward(
       input: input.scalars, weight: weight.scalars, bias: bias?.scalars, geometry: geometry, batch: batch,
-      outputChannels: outputChannels, columns: &columns, output: &output)
+      outputChannels: outputChannels, workspace: &workspace, output: &output)
     savedInput = mode == .training ? input : nil
     return Tensor(shape: [batch, outputChannels, geometry.outputHeight, geometry.outputWidth], scalars: output)
   }
@@ -139,7 +139,7 @@ public struct Conv2d<Scalar: NetworkScalar>: Layer {
     func accumulate(into gradInput: UnsafeMutablePointer<Scalar>?) {
       convolutionBackward(
         input: input.scalars, gradOutput: gradOutput.scalars, weight: weight.scalars, geometry: geometry,
-        batch: batch, outputChannels: outputChannels, columns: &columns, columnGradient: &columnGradient,
+        batch: batch, outputChannels: outputChannels, workspace: &workspace,
         weightGradient: &weightGradient.scalars, biasGradient: &biasGradient, gradInput: gradInput)
     }
     guard computingInputGradient else {

@@ -1,3 +1,5 @@
+import BatchNormalization
+
 /// Max pooling over non-overlapping k×k windows (kernel = stride), as
 /// `torch.nn.MaxPool2d(k)`:
 /// ```
@@ -37,7 +39,9 @@ public struct MaxPool2d<Scalar: NetworkScalar>: ParameterlessLayer {
     input.scalars.withUnsafeBufferPointer { input in
       output.withUnsafeMutableBufferPointer { output in
         argmax.withUnsafeMutableBufferPointer { argmax in
-          maxPoolForward(input: input, geometry: geometry, output: output, argmax: argmax)
+          parallelFor(geometry.planes, costPerItem: geometry.height * geometry.width) { planes in
+            maxPoolForward(input: input, geometry: geometry, planes: planes, output: output, argmax: argmax)
+          }
         }
       }
     }
@@ -55,7 +59,10 @@ public struct MaxPool2d<Scalar: NetworkScalar>: ParameterlessLayer {
     gradOutput.scalars.withUnsafeBufferPointer { gradOutput in
       argmax.withUnsafeBufferPointer { argmax in
         gradInput.withUnsafeMutableBufferPointer { gradInput in
-          maxPoolBackward(gradOutput: gradOutput, argmax: argmax, geometry: geometry, gradInput: gradInput)
+          parallelFor(geometry.planes, costPerItem: geometry.height * geometry.width) { planes in
+            maxPoolBackward(
+              gradOutput: gradOutput, argmax: argmax, geometry: geometry, planes: planes, gradInput: gradInput)
+          }
         }
       }
     }

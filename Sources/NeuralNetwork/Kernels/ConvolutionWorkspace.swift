@@ -1,0 +1,45 @@
+import BatchNormalization
+
+/// The samples of one block of Conv2d's parallel loop. Fixed, not derived from the
+/// thread count, so the weight and bias gradients (one partial sum per block, added in
+/// block order) are the same for every thread count.
+let convolutionBlockSize = 8
+
+/// Conv2d's reusable buffers, one slot per block of ``convolutionBlockSize`` samples, so
+/// the threads of the block loop never share one: a K·P column matrix and its gradient,
+/// and the block's partial ∂L/∂W [out, K] and ∂L/∂b [out].
+struct ConvolutionWorkspace<Scalar: NetworkScalar> {
+  var columns: [Scalar] = []
+  var columnGradients: [Scalar] = []
+  var weightGradients: [Scalar] = []
+  var biasGradients: [Scalar] = []
+
+  /// Grows `buffer` to `count` elements when smaller (never shrinks it).
+  static func reserve(_ buffer: inout [Scalar], count: Int) {
+    if buffer.count < count { buffer = [Scalar](repeating: 0, count: count) }
+  }
+}
+
+/// The blocks of ``convolutionBlockSize`` samples that cover a batch.
+func convolutionBlocks(batch: Int) -> Int {
+  (batch + convolutionBlockSize - 1) / convolutionBlockSize
+}
+
+/// The samples of block `block`.
+func convolutionSamples(ofBlock block: Int, batch: Int) -> Range<Int> {
+  block * convolutionBlockSize..<min(batch, (block + 1) * convolutionBlockSize)
+}
+
+/// Runs `body` on ranges of `blocks` blocks over ``parallelFor(_:costPerItem:minimumParallelWork:_:)``,
+/// with BLAS on one thread while more than one range runs, so each thread multiplies
+/// its own small matrices instead of handing each one to BLAS's threads (see
+/// ``withSingleThreadedBLAS(_:)``). `costPerBlock` is the block's multiply-adds.
+func forEachConvolutionBlock(_ blocks: Int, costPerBlock: Int, _ body: (Range<Int>) -> Void) {
+  guard blocks > 1, ComputeThreads.count > 1 else {
+    if blocks > 0 { body(0..<blocks) }
+    return
+  }
+  withSingleThreadedBLAS {
+    parallelFor(blocks, costPerItem: costPerBlock, body)
+  }
+}
