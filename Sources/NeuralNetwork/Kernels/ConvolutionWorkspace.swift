@@ -31,15 +31,9 @@ func convolutionSamples(ofBlock block: Int, batch: Int) -> Range<Int> {
 }
 
 /// Runs `body` on ranges of `blocks` blocks over ``parallelFor(_:costPerItem:minimumParallelWork:_:)``,
-/// with BLAS on one thread while more than one range runs, so each thread multiplies
-/// its own small matrices instead of handing each one to BLAS's threads (see
-/// ``withSingleThreadedBLAS(_:)``). `costPerBlock` is the block's multiply-adds.
+/// so each thread multiplies its own small matrices (the products inside run on their
+/// thread: a `parallelFor` inside another one runs serially, and BLAS is single-threaded).
+/// `costPerBlock` is the block's multiply-adds.
 func forEachConvolutionBlock(_ blocks: Int, costPerBlock: Int, _ body: (Range<Int>) -> Void) {
-  guard blocks > 1, ComputeThreads.count > 1 else {
-    if blocks > 0 { body(0..<blocks) }
-    return
-  }
-  withSingleThreadedBLAS {
-    parallelFor(blocks, costPerItem: costPerBlock, body)
-  }
+  parallelFor(blocks, costPerItem: costPerBlock, body)
 }
