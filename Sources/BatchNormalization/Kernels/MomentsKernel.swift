@@ -7,8 +7,10 @@
 /// (Float lanes are twice as many per register as Double lanes and need no widening),
 /// and every run's total is added to Double accumulators. A Float block whose sums could
 /// have lost digits to overflow or underflow (``ShiftedSums/isReliableInFloat``) is
-/// summed again in Double. Blocks then merge in order with Chan's update
-/// (``ChannelMoments/merge(_:)``).
+/// summed again in Double. Blocks then merge in a fixed order: a channel's channels-first
+/// blocks with Chan's update (``ChannelMoments/merge(_:)``), channels-last row blocks by
+/// re-expressing their sums around the first block's shift (``ShiftedSums/add(_:)``),
+/// which needs no division per block and channel.
 func computeChannelMoments<Scalar: BatchNormScalar>(
   input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
   into moments: UnsafeMutableBufferPointer<ChannelMoments>
