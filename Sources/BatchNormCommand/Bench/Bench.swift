@@ -27,7 +27,8 @@ struct Bench: ParsableCommand {
       backward and SGD (lr 0.01, momentum 0.9) on one fixed seeded random batch (no \
       gather), timed for --seconds (at least --min-steps steps) after --warm-up-steps \
       steps; --threads \
-      sets the kernels' and BLAS's threads. Rows give median and minimum seconds per \
+      sets the threads of the whole step (the kernels and the matrix products, which \
+      share one pool; BLAS itself runs single-threaded). Rows give median and minimum seconds per \
       step and steps per second (1 / median). --model and --batch narrow or change the \
       rows. With --training-steps only training rows run, unless --shape or --op is \
       also given, then those kernel rows run first.
