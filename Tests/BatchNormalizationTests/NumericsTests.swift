@@ -26,9 +26,11 @@ import Testing
     let (y, context) = try layer.forward(x, shape: shape, mode: .batchStatistics)
     let statistics = try #require(context.batchStatistics)
     let reference = ReferenceBatchNorm(channels: shape.channels)
+    var largestMeanOverDeviation = 0.0
     for channel in 0..<shape.channels {
       let values = reference.channelValues(doubles(x), shape, channel: channel, group: 0..<shape.batch)
       let exact = ChannelMoments(of: values)
+      largestMeanOverDeviation = max(largestMeanOverDeviation, abs(exact.mean) / exact.biasedVariance.squareRoot())
       #expect(abs(statistics.biasedVariance[channel] - exact.biasedVariance) <= varianceTolerance * exact.biasedVariance)
       // Float run sums round each deviation x − K once: the mean may move by a small
       // fraction of one Float step at the data's spread, invisible once the running mean
@@ -38,7 +40,7 @@ import Testing
     }
     // Outputs: |µ|/σ ≤ 10 within 1e-5; beyond, a few ulps of the input's magnitude.
     let magnitude = Double(x.map(abs).max()!)
-    let tolerance = max(1e-5, 4 * Double(Float(magnitude).ulp))
+    let tolerance = largestMeanOverDeviation <= 10 ? 1e-5 : max(1e-5, 4 * Double(Float(magnitude).ulp))
     let expected = reference.trainingForward(doubles(x), shape)
     #expect(maximumDifference(y, expected) <= tolerance)
   }
@@ -71,16 +73,10 @@ import Testing
     let shape = try BatchNormShape(batch: 4, channels: 16, spatial: 50, layout: layout)
     var generator = SplitMix64(seed: 43)
     let x: [Float] = (0..<shape.elementCount).map { _ in Float(magnitude * (1 + 0.5 * generator.nextGaussian())) }
+    try checkStatistics(x, shape: shape, varianceTolerance: 1e-9)
+    // Training mode takes the running statistics from the same sums.
     var layer = try BatchNorm<Float>(channels: shape.channels)
-    let (y, context) = try layer.forward(x, shape: shape, mode: .training)
-    let statistics = try #require(context.batchStatistics)
-    let reference = ReferenceBatchNorm(channels: shape.channels)
-    for channel in 0..<shape.channels {
-      let values = reference.channelValues(doubles(x), shape, channel: channel, group: 0..<shape.batch)
-      let exact = ChannelMoments(of: values)
-      #expect(abs(statistics.biasedVariance[channel] - exact.biasedVariance) <= 1e-9 * exact.biasedVariance)
-    }
-    #expect(maximumDifference(y, reference.trainingForward(doubles(x), shape)) <= 1e-5)
+    let (_, context) = try layer.forward(x, shape: shape, mode: .training)
     #expect(context.runningStatisticsUpdate == .updated)
     if magnitude > 1 { #expect(layer.runningStatistics.variance.allSatisfy { $0.isFinite && $0 > 1e38 }) }
   }
