@@ -1,8 +1,11 @@
+import BatchNormalization
+
 /// The convolution of a batch as one matrix product per sample:
 /// y_n [out, P] = b + W [out, K] · columns_n [K, P]; each output plane starts at its
 /// channel's bias and the product adds to it (β = 1), or overwrites it without bias.
-/// Blocks of ``convolutionBlockSize`` samples run in parallel, each with its own column
-/// matrix (``forEachConvolutionBlock(_:costPerBlock:_:)``).
+/// Blocks of ``convolutionBlockSize`` samples run in parallel (`parallelFor`), each with
+/// its own column matrix; the products inside run on their block's thread (a nested
+/// `parallelFor` runs serially, and BLAS is single-threaded).
 ///
 /// - Parameters:
 ///   - input: N samples of [C, H, W].
@@ -26,7 +29,7 @@ func convolutionForward<Scalar: NetworkScalar>(
     weight.withUnsafeBufferPointer { weight in
       workspace.columns.withUnsafeMutableBufferPointer { columns in
         output.withUnsafeMutableBufferPointer { output in
-          forEachConvolutionBlock(blocks, costPerBlock: costPerBlock) { blockRange in
+          parallelFor(blocks, costPerItem: costPerBlock) { blockRange in
             // These are safe: every buffer is non-empty (all sizes are positive), the
             // range's first block owns its column slot, and each sample its output plane.
             let sampleColumns = columns.baseAddress! + blockRange.lowerBound * columnCount
@@ -92,7 +95,7 @@ func convolutionBackward<Scalar: NetworkScalar>(
           let samples = ConvolutionSamples(
             input: input.baseAddress!, gradOutput: gradOutput.baseAddress!, weight: weight.baseAddress!,
             geometry: geometry, outputChannels: outputChannels, gradInput: gradInput)
-          forEachConvolutionBlock(blocks, costPerBlock: costPerBlock) { blockRange in
+          parallelFor(blocks, costPerItem: costPerBlock) { blockRange in
             for block in blockRange {
               samples.backward(
                 convolutionSamples(ofBlock: block, batch: batch), buffers: buffers,

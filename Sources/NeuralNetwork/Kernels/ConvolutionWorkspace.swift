@@ -1,5 +1,3 @@
-import BatchNormalization
-
 /// The samples of one block of Conv2d's parallel loop. Fixed, not derived from the
 /// thread count, so the weight and bias gradients (one partial sum per block, added in
 /// block order) are the same for every thread count.
@@ -28,12 +26,4 @@ func convolutionBlocks(batch: Int) -> Int {
 /// The samples of block `block`.
 func convolutionSamples(ofBlock block: Int, batch: Int) -> Range<Int> {
   block * convolutionBlockSize..<min(batch, (block + 1) * convolutionBlockSize)
-}
-
-/// Runs `body` on ranges of `blocks` blocks over ``parallelFor(_:costPerItem:minimumParallelWork:_:)``,
-/// so each thread multiplies its own small matrices (the products inside run on their
-/// thread: a `parallelFor` inside another one runs serially, and BLAS is single-threaded).
-/// `costPerBlock` is the block's multiply-adds.
-func forEachConvolutionBlock(_ blocks: Int, costPerBlock: Int, _ body: (Range<Int>) -> Void) {
-  parallelFor(blocks, costPerItem: costPerBlock, body)
 }
