@@ -31,8 +31,8 @@ extension BatchNorm {
     else { throw .contextMismatch(reason: "the context was not made by forward for \(channels) channels") }
 
     let planeSize = shape.channels * shape.spatial
-    var scaleGradient = [Double](repeating: 0, count: channels)
-    var shiftGradient = [Double](repeating: 0, count: channels)
+    var scaleGradient: [Double] = []
+    var shiftGradient: [Double] = []
     let needsSums = context.usesBatchStatistics || configuration.isAffine
     for (index, group) in context.groups.enumerated() {
       let groupShape = shape.samples(count: group.count)
@@ -43,54 +43,86 @@ extension BatchNorm {
       let groupGradInput = UnsafeMutableBufferPointer(rebasing: gradInput[range])
       // Frozen statistics: dx = dy′·scale is known before the pass, so the sums' pass writes it.
       let fusesInputGradient = needsSums && !context.usesBatchStatistics
-      var sums = [GradientSums](repeating: GradientSums(), count: channels)
-      if needsSums {
-        sums.withUnsafeMutableBufferPointer { sums in
+      let sums =
+        needsSums
+        ? [GradientSums](unsafeUninitializedCapacity: channels) { sums, initialized in
+          // The kernel assigns every channel's sums (a trivial type, so no prior initialization).
           computeGradientSums(
             input: groupInput, gradOutput: groupGradOutput, shape: groupShape, coefficients: forward,
             activation: context.activation, into: sums, frozenGradInput: fusesInputGradient ? groupGradInput : nil)
+          initialized = channels
         }
-      }
-      let reciprocalCount = 1 / Double(groupShape.valuesPerChannel)
+        : [GradientSums](repeating: GradientSums(), count: channels)
       let channelRange = index * channels..<(index + 1) * channels
-      let inverse = perChannel(channels) { Double(context.inverseStandardDeviation[channelRange.lowerBound + $0]) }
-      let renormalization = context.renormalization.map { factors in
-        (
-          r: perChannel(channels) { Double(factors.r[channelRange.lowerBound + $0]) },
-          d: perChannel(channels) { Double(factors.d[channelRange.lowerBound + $0]) }
-        )
-      }
-      for channel in 0..<channels {
-        shiftGradient[channel] += sums[channel].sum
-      }
-      if let renormalization {
-        for channel in 0..<channels {
-          scaleGradient[channel] +=
-            renormalization.r[channel] * inverse[channel] * sums[channel].dot + renormalization.d[channel] * sums[channel].sum
-        }
+      let inverse = context.inverseStandardDeviation[channelRange]
+      let groupGradients = parameterGradients(
+        sums, inverseStandardDeviation: inverse,
+        renormalization: context.renormalization.map { ($0.r[channelRange], $0.d[channelRange]) })
+      if index == 0 {
+        (scaleGradient, shiftGradient) = groupGradients
       } else {
-        for channel in 0..<channels { scaleGradient[channel] += inverse[channel] * sums[channel].dot }
+        for channel in 0..<channels {
+          scaleGradient[channel] += groupGradients.scale[channel]
+          shiftGradient[channel] += groupGradients.shift[channel]
+        }
       }
-      // Batch statistics: gradCenterScale = −a·P/(m·σ²), gradShift = −a·S/m; frozen: both 0.
-      let centered = context.usesBatchStatistics
-      let gradient = InputGradientCoefficients<Scalar>(
-        gradScale: forward.scale,
-        gradCenterScale: perChannel(channels) { channel in
-          centered ? Scalar(-Double(forward.scale[channel]) * inverse[channel] * inverse[channel] * sums[channel].dot * reciprocalCount) : 0
-        },
-        gradShift: perChannel(channels) { channel in
-          centered ? Scalar(-Double(forward.scale[channel]) * sums[channel].sum * reciprocalCount) : 0
-        })
       if !fusesInputGradient {
         computeInputGradient(
           input: groupInput, gradOutput: groupGradOutput, shape: groupShape, forward: forward,
-          activation: context.activation, coefficients: gradient, usesBatchStatistics: context.usesBatchStatistics,
-          gradInput: groupGradInput)
+          activation: context.activation,
+          coefficients: inputGradientCoefficients(
+            forward: forward, sums: sums, inverseStandardDeviation: inverse,
+            centered: context.usesBatchStatistics, count: groupShape.valuesPerChannel),
+          usesBatchStatistics: context.usesBatchStatistics, gradInput: groupGradInput)
       }
     }
     guard configuration.isAffine else { return ParameterGradients(scale: [], shift: []) }
     return ParameterGradients(
       scale: perChannel(channels) { Scalar(scaleGradient[$0]) }, shift: perChannel(channels) { Scalar(shiftGradient[$0]) })
+  }
+
+  /// One group's dβ = S and dγ = r·P/σ_B + d·S (r = 1, d = 0 without Batch
+  /// Renormalization), with S = Σdy′ and P = Σdy′·(x − µ_B).
+  private func parameterGradients(
+    _ sums: [GradientSums], inverseStandardDeviation: ArraySlice<Scalar>,
+    renormalization: (r: ArraySlice<Scalar>, d: ArraySlice<Scalar>)?
+  ) -> (scale: [Double], shift: [Double]) {
+    // Buffer pointers, not array subscripts: no bounds checks, so the loops vectorize.
+    sums.withUnsafeBufferPointer { sums in
+      inverseStandardDeviation.withUnsafeBufferPointer { inverse in
+        let shift = perChannel(channels) { sums[$0].sum }
+        guard let renormalization else {
+          return (perChannel(channels) { Double(inverse[$0]) * sums[$0].dot }, shift)
+        }
+        let r = Array(renormalization.r), d = Array(renormalization.d)
+        let scale = perChannel(channels) { Double(r[$0]) * Double(inverse[$0]) * sums[$0].dot + Double(d[$0]) * sums[$0].sum }
+        return (scale, shift)
+      }
+    }
+  }
+
+  /// The input gradient's coefficients for one group of m values per channel, with
+  /// a = forward scale: gradScale = a; with batch statistics also
+  /// gradCenterScale = −a·P/(m·σ_B²) and gradShift = −a·S/m (frozen: both 0).
+  private func inputGradientCoefficients(
+    forward: ChannelCoefficients<Scalar>, sums: [GradientSums], inverseStandardDeviation: ArraySlice<Scalar>,
+    centered: Bool, count: Int
+  ) -> InputGradientCoefficients<Scalar> {
+    // 1/m, or 0 when frozen: a factor rather than a branch, so the loop vectorizes.
+    let reciprocalCount = centered ? 1 / Double(count) : 0
+    return sums.withUnsafeBufferPointer { sums in
+      inverseStandardDeviation.withUnsafeBufferPointer { inverse in
+        forward.row(1).withUnsafeBufferPointer { scale in
+          InputGradientCoefficients(channels: channels) { channel in
+            let a = scale[channel], inverse = Double(inverse[channel])
+            return (
+              a, Scalar(-Double(a) * inverse * inverse * sums[channel].dot * reciprocalCount),
+              Scalar(-Double(a) * sums[channel].sum * reciprocalCount)
+            )
+          }
+        }
+      }
+    }
   }
 
   /// The array form of ``backward(_:input:context:into:)``.

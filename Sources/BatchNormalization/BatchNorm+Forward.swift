@@ -56,7 +56,7 @@ extension BatchNorm {
       for moments in groupMoments {
         let group = batchCoefficients(moments, renormalization: renormalize)
         coefficients.append(group.coefficients)
-        savedMean += group.coefficients.center
+        savedMean += group.coefficients.row(0)
         savedInverseStandardDeviation += group.inverseStandardDeviation
         if let factors = group.renormalization {
           renormalization!.r += factors.r
@@ -66,22 +66,16 @@ extension BatchNorm {
     } else {
       let frozen = runningCoefficients()
       coefficients = [frozen.coefficients]
-      savedMean = frozen.coefficients.center
+      savedMean = Array(frozen.coefficients.row(0))
       savedInverseStandardDeviation = frozen.inverseStandardDeviation
     }
 
     for (group, groupCoefficients) in zip(groups, coefficients) {
       let range = group.lowerBound * planeSize..<group.upperBound * planeSize
-      groupCoefficients.center.withUnsafeBufferPointer { center in
-        groupCoefficients.scale.withUnsafeBufferPointer { scale in
-          groupCoefficients.shift.withUnsafeBufferPointer { shift in
-            normalize(
-              input: UnsafeBufferPointer(rebasing: input[range]), shape: shape.samples(count: group.count),
-              center: center, scale: scale, shift: shift, activation: configuration.activation,
-              output: UnsafeMutableBufferPointer(rebasing: output[range]))
-          }
-        }
-      }
+      normalize(
+        input: UnsafeBufferPointer(rebasing: input[range]), shape: shape.samples(count: group.count),
+        coefficients: groupCoefficients, activation: configuration.activation,
+        output: UnsafeMutableBufferPointer(rebasing: output[range]))
     }
 
     var update = RunningStatisticsUpdate.unchanged
@@ -123,50 +117,80 @@ extension BatchNorm {
     }
   }
 
-  /// Training coefficients from batch moments: center µ_B, scale γ·r/σ_B, shift γ·d + β.
+  /// Training coefficients from batch moments: center µ_B, scale γ·r/σ_B, shift γ·d + β,
+  /// where σ_B = √(M2·(1/m) + ε) and r = 1, d = 0 unless Batch Renormalization is on.
   private func batchCoefficients(
     _ moments: [ChannelMoments], renormalization limits: RenormalizationLimits?
   ) -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar], renormalization: (r: [Scalar], d: [Scalar])?) {
-    var coefficients = ChannelCoefficients<Scalar>(center: [], scale: [], shift: [])
-    coefficients.reserveCapacity(channels)
-    var inverseStandardDeviations: [Scalar] = []
-    inverseStandardDeviations.reserveCapacity(channels)
-    var factors: (r: [Scalar], d: [Scalar]) = ([], [])
-    for (channel, channelMoments) in moments.enumerated() {
-      let variance = channelMoments.biasedVariance
-      let inverse = BatchNormalization.inverseStandardDeviation(variance: variance, epsilon: configuration.epsilon)
-      var r = 1.0
-      var d = 0.0
-      if let limits {
-        let runningDeviation = (Double(runningStatistics.variance[channel]) + configuration.epsilon).squareRoot()
-        let batchDeviation = (variance + configuration.epsilon).squareRoot()
-        r = min(max(batchDeviation / runningDeviation, 1 / limits.rMax), limits.rMax)
-        d = min(max((channelMoments.mean - Double(runningStatistics.mean[channel])) / runningDeviation, -limits.dMax), limits.dMax)
-        factors.r.append(Scalar(r))
-        factors.d.append(Scalar(d))
-      }
-      coefficients.center.append(Scalar(channelMoments.mean))
-      coefficients.scale.append(Scalar(gamma(channel) * r * inverse))
-      coefficients.shift.append(Scalar(gamma(channel) * d + beta(channel)))
-      inverseStandardDeviations.append(Scalar(inverse))
+    // Every channel of a group has the same count m.
+    let reciprocalCount = 1 / Double(moments[0].count)
+    var inverse = moments.withUnsafeBufferPointer { moments in
+      perChannel(channels) { moments[$0].sumOfSquaredDeviations * reciprocalCount }
     }
-    return (coefficients, inverseStandardDeviations, limits == nil ? nil : factors)
+    let factors = limits.map { limits in renormalizationFactors(moments, batchVariance: inverse, limits: limits) }
+    inverse.withUnsafeMutableBufferPointer { invertStandardDeviations($0, epsilon: configuration.epsilon) }
+    let coefficients = moments.withUnsafeBufferPointer { moments in
+      affineCoefficients(inverseStandardDeviation: inverse) { channel in
+        (moments[channel].mean, factors?.r[channel] ?? 1, factors?.d[channel] ?? 0)
+      }
+    }
+    return (
+      coefficients, perChannel(channels) { Scalar(inverse[$0]) },
+      factors.map { factors in (perChannel(channels) { Scalar(factors.r[$0]) }, perChannel(channels) { Scalar(factors.d[$0]) }) }
+    )
+  }
+
+  /// Batch Renormalization's r = σ_B/σ and d = (µ_B − µ)/σ against the running
+  /// statistics (σ = √(Var + ε)), clipped to the limits.
+  private func renormalizationFactors(
+    _ moments: [ChannelMoments], batchVariance: [Double], limits: RenormalizationLimits
+  ) -> (r: [Double], d: [Double]) {
+    let epsilon = configuration.epsilon
+    let runningDeviation = perChannel(channels) { (Double(runningStatistics.variance[$0]) + epsilon).squareRoot() }
+    return (
+      r: perChannel(channels) { channel in
+        let batchDeviation = (batchVariance[channel] + epsilon).squareRoot()
+        return min(max(batchDeviation / runningDeviation[channel], 1 / limits.rMax), limits.rMax)
+      },
+      d: perChannel(channels) { channel in
+        let offset = (moments[channel].mean - Double(runningStatistics.mean[channel])) / runningDeviation[channel]
+        return min(max(offset, -limits.dMax), limits.dMax)
+      })
   }
 
   /// Inference coefficients from the running statistics: center E[x], scale
   /// γ/√(Var[x] + ε), shift β.
   private func runningCoefficients() -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar]) {
-    var coefficients = ChannelCoefficients<Scalar>(center: runningStatistics.mean, scale: [], shift: [])
-    coefficients.reserveCapacity(channels)
-    var inverseStandardDeviations: [Scalar] = []
-    inverseStandardDeviations.reserveCapacity(channels)
-    for channel in 0..<channels {
-      let inverse = BatchNormalization.inverseStandardDeviation(
-        variance: Double(runningStatistics.variance[channel]), epsilon: configuration.epsilon)
-      coefficients.scale.append(Scalar(gamma(channel) * inverse))
-      coefficients.shift.append(Scalar(beta(channel)))
-      inverseStandardDeviations.append(Scalar(inverse))
+    var inverse = runningStatistics.variance.withUnsafeBufferPointer { variance in
+      perChannel(channels) { Double(variance[$0]) }
     }
-    return (coefficients, inverseStandardDeviations)
+    inverse.withUnsafeMutableBufferPointer { invertStandardDeviations($0, epsilon: configuration.epsilon) }
+    let coefficients = runningStatistics.mean.withUnsafeBufferPointer { mean in
+      affineCoefficients(inverseStandardDeviation: inverse) { channel in (Double(mean[channel]), 1, 0) }
+    }
+    return (coefficients, perChannel(channels) { Scalar(inverse[$0]) })
+  }
+
+  /// center, scale γ·r·inverse, shift γ·d + β per channel, in one pass; `statistics(c)`
+  /// gives channel c's center, r and d. Reads through buffer pointers (no bounds checks),
+  /// so with thousands of channels the loop runs in vector registers.
+  @inline(__always)
+  private func affineCoefficients(
+    inverseStandardDeviation: [Double], _ statistics: (Int) -> (center: Double, r: Double, d: Double)
+  ) -> ChannelCoefficients<Scalar> {
+    // γ = 1 and β = 0 for a layer without them, so the loop has no branch.
+    let gamma = configuration.isAffine ? scale : [Scalar](repeating: 1, count: channels)
+    let beta = configuration.isAffine ? shift : [Scalar](repeating: 0, count: channels)
+    return inverseStandardDeviation.withUnsafeBufferPointer { inverse in
+      gamma.withUnsafeBufferPointer { gamma in
+        beta.withUnsafeBufferPointer { beta in
+          ChannelCoefficients(channels: channels) { channel in
+            let (center, r, d) = statistics(channel)
+            let gamma = Double(gamma[channel])
+            return (Scalar(center), Scalar(gamma * r * inverse[channel]), Scalar(gamma * d + Double(beta[channel])))
+          }
+        }
+      }
+    }
   }
 }

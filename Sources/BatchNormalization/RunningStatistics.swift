@@ -54,10 +54,20 @@ public struct RunningStatistics<Scalar: BatchNormScalar>: Hashable, Sendable {
     case .inference, .batchStatistics:
       return .unchanged
     }
-    for (channel, moments) in statistics.channels.enumerated() {
-      let batchVariance = moments.variance(configuration.runningVarianceEstimator)
-      mean[channel] = Scalar((1 - weight) * Double(mean[channel]) + weight * moments.mean)
-      variance[channel] = Scalar((1 - weight) * Double(variance[channel]) + weight * batchVariance)
+    // M2/(n − 1) or M2/n as in ChannelMoments.variance(_:), without a branch per channel
+    // (n − 1 = 0 gives 0/0 = NaN there as here).
+    let besselOffset = configuration.runningVarianceEstimator == .unbiased ? 1 : 0
+    // Buffer pointers, not array subscripts: no bounds or uniqueness checks per channel.
+    statistics.channels.withUnsafeBufferPointer { moments in
+      mean.withUnsafeMutableBufferPointer { mean in
+        variance.withUnsafeMutableBufferPointer { variance in
+          for channel in 0..<min(moments.count, mean.count, variance.count) {
+            let batchVariance = moments[channel].sumOfSquaredDeviations / Double(moments[channel].count - besselOffset)
+            mean[channel] = Scalar((1 - weight) * Double(mean[channel]) + weight * moments[channel].mean)
+            variance[channel] = Scalar((1 - weight) * Double(variance[channel]) + weight * batchVariance)
+          }
+        }
+      }
     }
     return .updated
   }

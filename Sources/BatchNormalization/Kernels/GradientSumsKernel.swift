@@ -20,6 +20,8 @@ struct GradientSums: Hashable {
 /// With `frozenGradInput`, the same pass also writes the input gradient of frozen
 /// statistics, dx = dy′·scale (the coefficients are known before the pass), so frozen
 /// backward reads x and dy once.
+///
+/// Assigns every channel's entry of `sums`, so the caller may pass uninitialized memory.
 func computeGradientSums<Scalar: BatchNormScalar>(
   input: UnsafeBufferPointer<Scalar>, gradOutput: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
   coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation,
@@ -29,13 +31,11 @@ func computeGradientSums<Scalar: BatchNormScalar>(
   assert(input.count == shape.elementCount && gradOutput.count == shape.elementCount)
   assert(frozenGradInput == nil || frozenGradInput!.count == shape.elementCount)
   guard let x = input.baseAddress, let dy = gradOutput.baseAddress else { return }
-  // One contiguous table of the three coefficient rows: center, scale, shift.
-  let table = coefficients.center + coefficients.scale + coefficients.shift
-  table.withUnsafeBufferPointer { table in
+  coefficients.withTable { table in
     let channels = shape.channels
     let context = GradientSumsContext(
-      x: x, dy: dy, shape: shape, center: table.baseAddress!, scale: table.baseAddress! + channels,
-      shift: table.baseAddress! + 2 * channels, dx: frozenGradInput?.baseAddress)
+      x: x, dy: dy, shape: shape, center: table, scale: table + channels, shift: table + 2 * channels,
+      dx: frozenGradInput?.baseAddress)
     switch (activation == .relu, frozenGradInput != nil) {
     case (false, false): context.sums(into: sums, relu: SwitchOff.self, writesInputGradient: SwitchOff.self)
     case (false, true): context.sums(into: sums, relu: SwitchOff.self, writesInputGradient: SwitchOn.self)
@@ -232,18 +232,25 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     rows: Range<Int>, channels: Range<Int>, into destination: UnsafeMutablePointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
   ) {
     let width = channels.count
-    withUnsafeTemporaryAllocation(of: GradientSums.self, capacity: width) { scratch in
-      // This is safe: scratch holds one GradientSums per column of the block.
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * width) { scratch in
+      // This is safe: scratch holds 2·width Doubles: Σdy′ per column, then Σdy′·(x − center).
       let sums = scratch.baseAddress!
-      if Scalar.self == Float.self {
-        channelsLastBlock(rows: rows, channels: channels, into: sums, partial: Scalar.self, relu: relu, writesInputGradient: writesInputGradient)
-        if (0..<width).allSatisfy({ sums[$0].sum.isFinite && sums[$0].dot.isFinite }) {
-          (destination + channels.lowerBound).update(from: sums, count: width)
-          return
+      let dots = sums + width
+      func store() {
+        for column in 0..<width {
+          destination[channels.lowerBound + column] = GradientSums(sum: sums[column], dot: dots[column])
         }
       }
-      channelsLastBlock(rows: rows, channels: channels, into: sums, partial: Double.self, relu: relu, writesInputGradient: writesInputGradient)
-      (destination + channels.lowerBound).update(from: sums, count: width)
+      if Scalar.self == Float.self {
+        channelsLastBlock(
+          rows: rows, channels: channels, sums: sums, dots: dots, partial: Scalar.self, relu: relu,
+          writesInputGradient: writesInputGradient)
+        if allFinite(scratch.baseAddress!, count: 2 * width) { return store() }
+      }
+      channelsLastBlock(
+        rows: rows, channels: channels, sums: sums, dots: dots, partial: Double.self, relu: relu,
+        writesInputGradient: writesInputGradient)
+      store()
     }
   }
 
@@ -252,8 +259,8 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
   /// `Partial` run sums, added into Double every ``partialSumLength`` rows. Columns past
   /// the last multiple of eight sum in Double.
   private func channelsLastBlock<Partial: BatchNormScalar, ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
-    rows: Range<Int>, channels: Range<Int>, into sums: UnsafeMutablePointer<GradientSums>, partial: Partial.Type,
-    relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+    rows: Range<Int>, channels: Range<Int>, sums: UnsafeMutablePointer<Double>, dots: UnsafeMutablePointer<Double>,
+    partial: Partial.Type, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
   ) {
     let width = channels.count
     let vectorWidth = width - width % 8
@@ -261,7 +268,8 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     let centerRow = center + channels.lowerBound
     let scaleRow = scale + channels.lowerBound
     let shiftRow = shift + channels.lowerBound
-    sums.initialize(repeating: GradientSums(), count: width)
+    sums.update(repeating: 0, count: width)
+    dots.update(repeating: 0, count: width)
     withUnsafeTemporaryAllocation(of: Partial.self, capacity: 3 * vectorWidth) { scratch in
       // This is safe: scratch holds 3·vectorWidth Partials: centers, run sums, run dot products.
       guard let centers = scratch.baseAddress else { return }
@@ -293,9 +301,11 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
           column += 8
         }
       } endRun: {
-        for column in 0..<vectorWidth {
-          sums[column].sum += Double(runSums[column])
-          sums[column].dot += Double(runDots[column])
+        var column = 0
+        while column < vectorWidth {
+          sums.storeVector(sums.loadVector(at: column) + SIMD8<Double>(runSums.loadVector(at: column)), at: column)
+          dots.storeVector(dots.loadVector(at: column) + SIMD8<Double>(runDots.loadVector(at: column)), at: column)
+          column += 8
         }
       }
     }
@@ -307,8 +317,8 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
           relu: ReLU.isOn)
         if WritesInputGradient.isOn { dx![index] = maskedGradient * scaleRow[column] }
         let gradient = Double(maskedGradient)
-        sums[column].sum += gradient
-        sums[column].dot += gradient * (Double(x[index]) - Double(centerRow[column]))
+        sums[column] += gradient
+        dots[column] += gradient * (Double(x[index]) - Double(centerRow[column]))
       }
     }
   }

@@ -6,11 +6,7 @@
 /// gradScale = a, gradCenterScale = −a·P/(m·σ_B²), gradShift = −a·S/m.
 /// Frozen statistics: gradScale = γ/√(Var + ε) and the other two are zero (x is then
 /// read only for the activation mask).
-struct InputGradientCoefficients<Scalar: BatchNormScalar> {
-  var gradScale: [Scalar]
-  var gradCenterScale: [Scalar]
-  var gradShift: [Scalar]
-}
+typealias InputGradientCoefficients<Scalar: BatchNormScalar> = ChannelRows<Scalar>
 
 /// Writes dx for every element.
 func computeInputGradient<Scalar: BatchNormScalar>(
@@ -22,29 +18,32 @@ func computeInputGradient<Scalar: BatchNormScalar>(
   assert(input.count == shape.elementCount && gradOutput.count == shape.elementCount)
   assert(gradInput.count == shape.elementCount)
   guard let x = input.baseAddress, let dy = gradOutput.baseAddress, let dx = gradInput.baseAddress else { return }
-  // One contiguous table of the six coefficient rows, so the loops below index plain pointers.
-  let table = forward.center + forward.scale + forward.shift
-    + coefficients.gradScale + coefficients.gradCenterScale + coefficients.gradShift
-  table.withUnsafeBufferPointer { table in
-    let run = InputGradientRun(table: table.baseAddress!, channels: shape.channels)
-    switch (activation == .relu, usesBatchStatistics) {
-    case (false, false): run.all(x, dy, dx, shape: shape, relu: SwitchOff.self, centered: SwitchOff.self)
-    case (false, true): run.all(x, dy, dx, shape: shape, relu: SwitchOff.self, centered: SwitchOn.self)
-    case (true, false): run.all(x, dy, dx, shape: shape, relu: SwitchOn.self, centered: SwitchOff.self)
-    case (true, true): run.all(x, dy, dx, shape: shape, relu: SwitchOn.self, centered: SwitchOn.self)
+  forward.withTable { forward in
+    coefficients.withTable { gradient in
+      let run = InputGradientRun(forward: forward, gradient: gradient, channels: shape.channels)
+      switch (activation == .relu, usesBatchStatistics) {
+      case (false, false): run.all(x, dy, dx, shape: shape, relu: SwitchOff.self, centered: SwitchOff.self)
+      case (false, true): run.all(x, dy, dx, shape: shape, relu: SwitchOff.self, centered: SwitchOn.self)
+      case (true, false): run.all(x, dy, dx, shape: shape, relu: SwitchOn.self, centered: SwitchOff.self)
+      case (true, true): run.all(x, dy, dx, shape: shape, relu: SwitchOn.self, centered: SwitchOn.self)
+      }
     }
   }
 }
 
 /// The per-element arithmetic of the input gradient, for one contiguous run.
 private struct InputGradientRun<Scalar: BatchNormScalar> {
-  /// Six rows of `channels` values: center, scale, shift, gradScale, gradCenterScale, gradShift.
-  let table: UnsafePointer<Scalar>
+  /// Rows of `channels` values: center, scale, shift.
+  let forward: UnsafePointer<Scalar>
+  /// Rows of `channels` values: gradScale, gradCenterScale, gradShift.
+  let gradient: UnsafePointer<Scalar>
   let channels: Int
 
-  /// Row `index` of the table.
+  /// Row `index` of center, scale, shift, gradScale, gradCenterScale, gradShift.
   @inline(__always)
-  func coefficients(_ index: Int) -> UnsafePointer<Scalar> { table + index * channels }
+  func coefficients(_ index: Int) -> UnsafePointer<Scalar> {
+    index < 3 ? forward + index * channels : gradient + (index - 3) * channels
+  }
 
   /// dx for every element of `shape`, split over threads by planes or rows.
   func all<ReLU: KernelSwitch, Centered: KernelSwitch>(

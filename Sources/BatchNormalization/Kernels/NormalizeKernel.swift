@@ -6,46 +6,38 @@
 /// scale = γ/√(Var[x] + ε), shift = β. Subtracting the center before scaling (rather
 /// than the fully folded a·x + b) keeps a constant channel exactly at β and loses no
 /// digits when |mean| ≫ σ.
-struct ChannelCoefficients<Scalar: BatchNormScalar> {
-  var center: [Scalar]
-  var scale: [Scalar]
-  var shift: [Scalar]
-
-  mutating func reserveCapacity(_ channels: Int) {
-    center.reserveCapacity(channels)
-    scale.reserveCapacity(channels)
-    shift.reserveCapacity(channels)
-  }
-}
+typealias ChannelCoefficients<Scalar: BatchNormScalar> = ChannelRows<Scalar>
 
 /// Writes y = (x − center[c])·scale[c] + shift[c] (then max(0, y) for `.relu`).
 func normalize<Scalar: BatchNormScalar>(
   input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
-  center: UnsafeBufferPointer<Scalar>, scale: UnsafeBufferPointer<Scalar>, shift: UnsafeBufferPointer<Scalar>,
-  activation: FusedActivation, output: UnsafeMutableBufferPointer<Scalar>
+  coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation, output: UnsafeMutableBufferPointer<Scalar>
 ) {
   assert(input.count == shape.elementCount && output.count == shape.elementCount)
-  assert(center.count == shape.channels && scale.count == shape.channels && shift.count == shape.channels)
+  assert(coefficients.channels == shape.channels)
   guard let source = input.baseAddress, let destination = output.baseAddress else { return }
   let relu = activation == .relu
-  switch shape.kernelLayout {
-  case .channelsFirst:
-    let spatial = shape.spatial
-    parallelFor(shape.batch * shape.channels, costPerItem: spatial) { planes in
-      for plane in planes {
-        let channel = plane % shape.channels
-        normalizeRun(
-          source + plane * spatial, destination + plane * spatial, length: spatial,
-          center: center[channel], scale: scale[channel], shift: shift[channel], relu: relu)
+  coefficients.withTable { table in
+    let center = table, scale = table + shape.channels, shift = table + 2 * shape.channels
+    switch shape.kernelLayout {
+    case .channelsFirst:
+      let spatial = shape.spatial
+      parallelFor(shape.batch * shape.channels, costPerItem: spatial) { planes in
+        for plane in planes {
+          let channel = plane % shape.channels
+          normalizeRun(
+            source + plane * spatial, destination + plane * spatial, length: spatial,
+            center: center[channel], scale: scale[channel], shift: shift[channel], relu: relu)
+        }
       }
-    }
-  case .channelsLast:
-    let channels = shape.channels
-    parallelFor(shape.valuesPerChannel, costPerItem: channels) { rows in
-      for row in rows {
-        normalizeRow(
-          source + row * channels, destination + row * channels, width: channels,
-          center: center.baseAddress!, scale: scale.baseAddress!, shift: shift.baseAddress!, relu: relu)
+    case .channelsLast:
+      let channels = shape.channels
+      parallelFor(shape.valuesPerChannel, costPerItem: channels) { rows in
+        for row in rows {
+          normalizeRow(
+            source + row * channels, destination + row * channels, width: channels,
+            center: center, scale: scale, shift: shift, relu: relu)
+        }
       }
     }
   }

@@ -1,0 +1,38 @@
+/// Three rows of per-channel values stored back to back in one array (row k of channel c
+/// at k·C + c): written in one pass over the channels, read by the kernels through one
+/// pointer, and never concatenated or copied per call.
+///
+/// ``ChannelCoefficients`` rows: center, scale, shift. ``InputGradientCoefficients``
+/// rows: gradScale, gradCenterScale, gradShift.
+struct ChannelRows<Scalar: BatchNormScalar> {
+  /// C, the length of each row.
+  let channels: Int
+  /// The three rows, `3 × channels` values.
+  let storage: [Scalar]
+
+  /// Fills the rows in place (no `append`, which stores the count after every element):
+  /// `value(c)` gives channel c's three entries.
+  @inline(__always)
+  init(channels: Int, _ value: (_ channel: Int) -> (Scalar, Scalar, Scalar)) {
+    self.channels = channels
+    storage = [Scalar](unsafeUninitializedCapacity: 3 * channels) { buffer, initialized in
+      // This is safe: the buffer holds 3·channels values, and each row gets `channels`.
+      let first = buffer.baseAddress!, second = first + channels, third = second + channels
+      for channel in 0..<channels {
+        let (firstValue, secondValue, thirdValue) = value(channel)
+        (first + channel).initialize(to: firstValue)
+        (second + channel).initialize(to: secondValue)
+        (third + channel).initialize(to: thirdValue)
+      }
+      initialized = 3 * channels
+    }
+  }
+
+  /// Row `index` (0, 1 or 2).
+  func row(_ index: Int) -> ArraySlice<Scalar> { storage[index * channels..<(index + 1) * channels] }
+
+  /// Calls `body` with the start of row 0; row k starts `k · channels` values later.
+  func withTable<Result>(_ body: (UnsafePointer<Scalar>) -> Result) -> Result {
+    storage.withUnsafeBufferPointer { body($0.baseAddress!) }
+  }
+}
