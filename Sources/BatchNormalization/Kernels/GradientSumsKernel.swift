@@ -211,17 +211,17 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
       return
     }
     let partials = [GradientSums](unsafeUninitializedCapacity: blocks * channels) { buffer, initialized in
-      buffer.initialize(repeating: GradientSums())
+      // Every (block, channel) entry is assigned by exactly one work item (a trivial type).
       parallelFor(blocks * chunks, costPerItem: 2 * rowsPerBlock * width) { items in
         for item in items { reduce(item, into: buffer.baseAddress!) }
       }
       initialized = buffer.count
     }
+    // Summed in block order, row by row in memory order (see channelsLastMoments).
     parallelFor(channels, costPerItem: blocks * 2) { channelRange in
-      for channel in channelRange {
-        var total = GradientSums()
-        for block in 0..<blocks { total += partials[block * channels + channel] }
-        sums[channel] = total
+      for channel in channelRange { sums[channel] = partials[channel] }
+      for block in 1..<blocks {
+        for channel in channelRange { sums[channel] += partials[block * channels + channel] }
       }
     }
   }
@@ -254,8 +254,8 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     }
   }
 
-  /// Rows in the order of ``forEachRowStep(in:rowsPerStep:startRun:step:endRun:)``, one
-  /// per step, eight columns per step; each column's dy′ and dy′·(x − center) add into
+  /// Rows in the order of ``forEachRowStep(in:rowsPerStep:startRun:step:endRun:)``
+  /// (``channelsLastRowsPerStep(_:scalar:)`` per step), eight columns per step; each column's dy′ and dy′·(x − center) add into
   /// `Partial` run sums, added into Double every ``partialSumLength`` rows. Columns past
   /// the last multiple of eight sum in Double.
   private func channelsLastBlock<Partial: BatchNormScalar, ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
@@ -276,7 +276,7 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
       let runSums = centers + vectorWidth
       let runDots = runSums + vectorWidth
       for column in 0..<vectorWidth { centers[column] = Partial(centerRow[column]) }
-      forEachRowStep(in: rows, rowsPerStep: 1) {
+      forEachRowStep(in: rows, rowsPerStep: channelsLastRowsPerStep(shape, scalar: Scalar.self)) {
         runSums.update(repeating: 0, count: 2 * vectorWidth)
       } step: { row, rowCount in
         let offset = row * stride + channels.lowerBound

@@ -156,6 +156,7 @@ private func channelsLastMoments<Scalar: BatchNormScalar>(
   let chunks = (channels + width - 1) / width
   let rowsPerBlock = max(1, reductionBlockLength / width)
   let blocks = (rows + rowsPerBlock - 1) / rowsPerBlock
+  let rowsPerStep = channelsLastRowsPerStep(shape, scalar: Scalar.self)
   withUnsafeTemporaryAllocation(of: ShiftedSums.self, capacity: blocks * channels) { partials in
     // Work item = (row block, channel chunk); its sums land at partials[block · C + channel].
     parallelFor(blocks * chunks, costPerItem: rowsPerBlock * width) { items in
@@ -164,16 +165,17 @@ private func channelsLastMoments<Scalar: BatchNormScalar>(
         let firstChannel = (item % chunks) * width
         channelsLastBlockSums(
           base, rows: block * rowsPerBlock..<min(rows, (block + 1) * rowsPerBlock),
-          channels: firstChannel..<min(channels, firstChannel + width), stride: channels,
+          channels: firstChannel..<min(channels, firstChannel + width), stride: channels, rowsPerStep: rowsPerStep,
           into: partials.baseAddress! + block * channels)
       }
     }
+    // Block 0's row collects the later blocks in block order, read row by row in memory
+    // order (a loop over blocks per channel would stride C·32 bytes and miss the cache).
     parallelFor(channels, costPerItem: blocks * 8) { channelRange in
-      for channel in channelRange {
-        var total = partials[channel]
-        for block in 1..<blocks { total.add(partials[block * channels + channel]) }
-        moments[channel] = total.moments
+      for block in 1..<blocks {
+        for channel in channelRange { partials[channel].add(partials[block * channels + channel]) }
       }
+      for channel in channelRange { moments[channel] = partials[channel].moments }
     }
   }
 }
@@ -182,7 +184,7 @@ private func channelsLastMoments<Scalar: BatchNormScalar>(
 /// initialized at `destination[channel]`: Float sums first for Float input, Double sums
 /// for the whole block when any of its channels' Float sums is not reliable.
 private func channelsLastBlockSums<Scalar: BatchNormScalar>(
-  _ base: UnsafePointer<Scalar>, rows: Range<Int>, channels: Range<Int>, stride: Int,
+  _ base: UnsafePointer<Scalar>, rows: Range<Int>, channels: Range<Int>, stride: Int, rowsPerStep: Int,
   into destination: UnsafeMutablePointer<ShiftedSums>
 ) {
   let width = channels.count
@@ -195,13 +197,17 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar>(
       ShiftedSums(count: rows.count, shift: Double(firstRow[column]), sum: sums[column], squares: squares[column])
     }
     if Scalar.self == Float.self {
-      channelsLastBlockSums(base, rows: rows, channels: channels, stride: stride, sums: sums, squares: squares, partial: Scalar.self)
+      channelsLastBlockSums(
+        base, rows: rows, channels: channels, stride: stride, rowsPerStep: rowsPerStep, sums: sums, squares: squares,
+        partial: Scalar.self)
       if allReliableInFloat(sums: sums, squares: squares, width: width, count: rows.count) {
         for column in 0..<width { (destination + channels.lowerBound + column).initialize(to: blockSums(column)) }
         return
       }
     }
-    channelsLastBlockSums(base, rows: rows, channels: channels, stride: stride, sums: sums, squares: squares, partial: Double.self)
+    channelsLastBlockSums(
+      base, rows: rows, channels: channels, stride: stride, rowsPerStep: rowsPerStep, sums: sums, squares: squares,
+      partial: Double.self)
     for column in 0..<width { (destination + channels.lowerBound + column).initialize(to: blockSums(column)) }
   }
 }
@@ -229,12 +235,12 @@ private func allReliableInFloat(
 
 /// Σv and Σv² per column for v = x − (the block's first row), into `sums` and `squares`.
 ///
-/// Rows in the order of ``forEachRowStep(in:rowsPerStep:startRun:step:endRun:)``, two
-/// per step, eight columns per step; their deviations add into `Partial` run sums kept
+/// Rows in the order of ``forEachRowStep(in:rowsPerStep:startRun:step:endRun:)``,
+/// `rowsPerStep` per step, eight columns per step; their deviations add into `Partial` run sums kept
 /// per column, which are added into Double every ``partialSumLength`` rows. Columns past
 /// the last multiple of eight sum in Double directly.
 private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
-  _ base: UnsafePointer<Scalar>, rows: Range<Int>, channels: Range<Int>, stride: Int,
+  _ base: UnsafePointer<Scalar>, rows: Range<Int>, channels: Range<Int>, stride: Int, rowsPerStep: Int,
   sums: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>, partial: Partial.Type
 ) {
   let width = channels.count
@@ -250,7 +256,7 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
     let runSums = shifts + vectorWidth
     let runSquares = runSums + vectorWidth
     for column in 0..<vectorWidth { shifts[column] = Partial(first[column]) }
-    forEachRowStep(in: rows, rowsPerStep: 2) {
+    forEachRowStep(in: rows, rowsPerStep: rowsPerStep) {
       runSums.update(repeating: 0, count: 2 * vectorWidth)
     } step: { row, rowCount in
       let values = base + row * stride + channels.lowerBound
@@ -259,8 +265,8 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
         let shift = shifts.loadVector(at: column)
         var sum = SIMD8<Partial>(values.loadVector(at: column)) - shift
         var square = sum * sum
-        if rowCount == 2 {
-          let deviation = SIMD8<Partial>(values.loadVector(at: stride + column)) - shift
+        for rowOffset in 1..<rowCount {
+          let deviation = SIMD8<Partial>(values.loadVector(at: rowOffset * stride + column)) - shift
           sum += deviation
           square += deviation * deviation
         }
@@ -287,3 +293,4 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
     }
   }
 }
+
