@@ -194,7 +194,7 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     let channels = shape.channels
     let width = min(channels, channelsLastChunkWidth)
     let chunks = (channels + width - 1) / width
-    let rowsPerBlock = max(1, reductionBlockLength / width)
+    let rowsPerBlock = max(1, channelsLastBlockLength / width)
     let blocks = (rows + rowsPerBlock - 1) / rowsPerBlock
     func reduce(_ item: Int, into destination: UnsafeMutablePointer<GradientSums>) {
       let block = item / chunks

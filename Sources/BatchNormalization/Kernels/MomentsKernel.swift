@@ -154,7 +154,7 @@ private func channelsLastMoments<Scalar: BatchNormScalar>(
   let channels = shape.channels
   let width = min(channels, channelsLastChunkWidth)
   let chunks = (channels + width - 1) / width
-  let rowsPerBlock = max(1, reductionBlockLength / width)
+  let rowsPerBlock = max(1, channelsLastBlockLength / width)
   let blocks = (rows + rowsPerBlock - 1) / rowsPerBlock
   let rowsPerStep = channelsLastRowsPerStep(shape, scalar: Scalar.self)
   withUnsafeTemporaryAllocation(of: ShiftedSums.self, capacity: blocks * channels) { partials in
@@ -293,4 +293,3 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
     }
   }
 }
-
