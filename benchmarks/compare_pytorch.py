@@ -9,9 +9,9 @@ prints the ratio per row and the geometric means.
     python3 benchmarks/compare_pytorch.py --build portable    # the default build instead
 
 The script builds `bn` first (release, incrementally). PyTorch picks AVX2/AVX-512 kernels
-at run time; Swift compiles for one target, so on a CPU with AVX2 and FMA the script
-compares our `BN_TARGET_CPU=haswell` build (scripts/bn), the same source compiled for
-that vector width, and says so; `--build portable` times the default baseline build,
+at run time (it prints which); Swift compiles for one target, so on a CPU with AVX2 and FMA
+the script compares our `BN_TARGET_CPU=haswell` build (scripts/bn), the same source
+compiled for AVX2, and says so; `--build portable` times the default baseline build,
 and `--bn PATH` any binary.
 
 PyTorch runs the same calls its BatchNorm modules make: F.batch_norm (training and
@@ -216,7 +216,7 @@ def main():
             rows += compare_kernels(arguments)
             print()
         rows += compare_training_steps(arguments)
-        print(f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")
+        print(f"torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()} kernels), {time.strftime('%Y-%m-%d')}")
     else:
         rows += compare_kernels(arguments)
     if arguments.json:
@@ -244,7 +244,7 @@ def compare_kernels(arguments):
         print(f"geometric mean speed-up, {operation}: {geometric_mean(selected):.2f}x over {len(selected)} rows")
     print(f"geometric mean speed-up, all: {geometric_mean([row['speedup'] for row in rows]):.2f}x; "
           f"rows at or above 1.0x: {sum(row['speedup'] >= 1 for row in rows)} of {len(rows)}")
-    print(f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")
+    print(f"torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()} kernels), {time.strftime('%Y-%m-%d')}")
     return rows
 
 

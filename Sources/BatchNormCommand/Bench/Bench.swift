@@ -12,9 +12,9 @@ struct Bench: ParsableCommand {
     discussion: """
       For each shape, operation and thread count it prints the median and minimum time, \
       the achieved GB/s by the minimal-bytes model (per float32 element: inference 8 B, \
-      training forward 12 B, backward 20 B, frozen backward 8 B) and, measured right \
-      before the row on the same bytes and threads, a streaming read and a read + write \
-      (y = a·x + b). "share" is the row's GB/s over the read + write GB/s.
+      training forward 12 B, backward 20 B, frozen backward 12 B, as ∂γ needs x) and, \
+      measured right before the row on the same bytes and threads, a streaming read and a \
+      read + write (y = a·x + b). "share" is the row's GB/s over the read + write GB/s.
 
       Shapes are (N, C) and (N, C, H, W) channels-first, written 64x100 or 1x256x56x56, \
       or channels-last in memory order with a prefix: nhwc:1x56x56x256. Build with \

@@ -11,12 +11,13 @@ enum BenchmarkOperation: String, CaseIterable {
 
   /// Minimal memory traffic per element in units of the element size: inference reads x
   /// and writes y (2); training reads x for the statistics, then reads it again and writes
-  /// y (3); backward reads x and dy twice and writes dx (5); frozen backward reads dy and
-  /// writes dx (2).
+  /// y (3); backward reads x and dy twice and writes dx (5); frozen backward reads x and
+  /// dy and writes dx (3: dx = dy·γ/σ alone needs only dy, but the layer is affine and
+  /// ∂γ = Σ dy·x̂ needs x, as in PyTorch's backward with all three gradients).
   var elementsMovedPerElement: Int {
     switch self {
-    case .inferenceForward, .frozenBackward: return 2
-    case .trainingForward: return 3
+    case .inferenceForward: return 2
+    case .trainingForward, .frozenBackward: return 3
     case .backward: return 5
     }
   }
