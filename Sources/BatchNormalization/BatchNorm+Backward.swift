@@ -27,7 +27,9 @@ extension BatchNorm {
       shape: shape,
       buffers: [("gradient of the output", gradOutput.count), ("input", input.count), ("gradient of the input", gradInput.count)])
     guard context.coefficients.count == context.groups.count,
-      context.inverseStandardDeviation.count == context.groups.count * channels
+      context.coefficients.allSatisfy({ $0.channels == channels }),
+      context.inverseStandardDeviation.count == context.groups.count * channels,
+      context.renormalization.map({ $0.r.count == context.groups.count * channels && $0.d.count == $0.r.count }) ?? true
     else { throw .contextMismatch(reason: "the context was not made by forward for \(channels) channels") }
 
     let planeSize = shape.channels * shape.spatial
@@ -87,28 +89,33 @@ extension BatchNorm {
     _ sums: [GradientSums], inverseStandardDeviation: ArraySlice<Scalar>,
     renormalization: (r: ArraySlice<Scalar>, d: ArraySlice<Scalar>)?
   ) -> (scale: [Double], shift: [Double]) {
-    // Buffer pointers, not array subscripts: no bounds checks, so the loops vectorize.
+    // Buffer pointers, not array subscripts: no bounds checks, so the loops vectorize. This
+    // is safe: every array holds `channels` values (backward's guard checked the context).
     sums.withUnsafeBufferPointer { sums in
       inverseStandardDeviation.withUnsafeBufferPointer { inverse in
         let shift = perChannel(channels) { sums[$0].sum }
         guard let renormalization else {
           return (perChannel(channels) { Double(inverse[$0]) * sums[$0].dot }, shift)
         }
-        let r = Array(renormalization.r), d = Array(renormalization.d)
-        let scale = perChannel(channels) { Double(r[$0]) * Double(inverse[$0]) * sums[$0].dot + Double(d[$0]) * sums[$0].sum }
-        return (scale, shift)
+        return renormalization.r.withUnsafeBufferPointer { r in
+          renormalization.d.withUnsafeBufferPointer { d in
+            (perChannel(channels) { Double(r[$0]) * Double(inverse[$0]) * sums[$0].dot + Double(d[$0]) * sums[$0].sum }, shift)
+          }
+        }
       }
     }
   }
 
   /// The input gradient's coefficients for one group of m values per channel, with
   /// a = forward scale: gradScale = a; with batch statistics also
-  /// gradCenterScale = −a·P/(m·σ_B²) and gradShift = −a·S/m (frozen: both 0).
+  /// gradCenterScale = −a·P/(m·σ_B²) and gradShift = −a·S/m (frozen: ±0, or NaN from
+  /// non-finite sums, and never read: the frozen kernel uses gradScale only).
   private func inputGradientCoefficients(
     forward: ChannelCoefficients<Scalar>, sums: [GradientSums], inverseStandardDeviation: ArraySlice<Scalar>,
     centered: Bool, count: Int
   ) -> InputGradientCoefficients<Scalar> {
-    // 1/m, or 0 when frozen: a factor rather than a branch, so the loop vectorizes.
+    // 1/m, or 0 when frozen: a factor rather than a branch, so the loop vectorizes. This is
+    // safe: sums, inverse and the scale row hold `channels` values.
     let reciprocalCount = centered ? 1 / Double(count) : 0
     return sums.withUnsafeBufferPointer { sums in
       inverseStandardDeviation.withUnsafeBufferPointer { inverse in

@@ -118,14 +118,14 @@ extension BatchNorm {
   }
 
   /// Training coefficients from batch moments: center µ_B, scale γ·r/σ_B, shift γ·d + β,
-  /// where σ_B = √(M2·(1/m) + ε) and r = 1, d = 0 unless Batch Renormalization is on.
+  /// where σ_B = √(M2/m + ε) and r = 1, d = 0 unless Batch Renormalization is on.
   private func batchCoefficients(
     _ moments: [ChannelMoments], renormalization limits: RenormalizationLimits?
   ) -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar], renormalization: (r: [Scalar], d: [Scalar])?) {
-    // Every channel of a group has the same count m.
-    let reciprocalCount = 1 / Double(moments[0].count)
+    // This is safe: measureMoments made `channels` moments. (The biased variance M2/m, as
+    // ChannelMoments.biasedVariance, whose count is never 0 here.)
     var inverse = moments.withUnsafeBufferPointer { moments in
-      perChannel(channels) { moments[$0].sumOfSquaredDeviations * reciprocalCount }
+      perChannel(channels) { moments[$0].sumOfSquaredDeviations / Double(moments[$0].count) }
     }
     let factors = limits.map { limits in renormalizationFactors(moments, batchVariance: inverse, limits: limits) }
     inverse.withUnsafeMutableBufferPointer { invertStandardDeviations($0, epsilon: configuration.epsilon) }
@@ -161,6 +161,7 @@ extension BatchNorm {
   /// Inference coefficients from the running statistics: center E[x], scale
   /// γ/√(Var[x] + ε), shift β.
   private func runningCoefficients() -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar]) {
+    // This is safe: validate() checked that the running statistics hold `channels` values.
     var inverse = runningStatistics.variance.withUnsafeBufferPointer { variance in
       perChannel(channels) { Double(variance[$0]) }
     }
@@ -178,7 +179,8 @@ extension BatchNorm {
   private func affineCoefficients(
     inverseStandardDeviation: [Double], _ statistics: (Int) -> (center: Double, r: Double, d: Double)
   ) -> ChannelCoefficients<Scalar> {
-    // γ = 1 and β = 0 for a layer without them, so the loop has no branch.
+    // γ = 1 and β = 0 for a layer without them, so the loop has no branch. This is safe:
+    // validate() checked `channels` values of γ and β, and `inverse` has `channels` values.
     let gamma = configuration.isAffine ? scale : [Scalar](repeating: 1, count: channels)
     let beta = configuration.isAffine ? shift : [Scalar](repeating: 0, count: channels)
     return inverseStandardDeviation.withUnsafeBufferPointer { inverse in

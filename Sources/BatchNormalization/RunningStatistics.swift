@@ -55,13 +55,15 @@ public struct RunningStatistics<Scalar: BatchNormScalar>: Hashable, Sendable {
       return .unchanged
     }
     // M2/(n − 1) or M2/n as in ChannelMoments.variance(_:), without a branch per channel
-    // (n − 1 = 0 gives 0/0 = NaN there as here).
+    // (forward never measures fewer than 2 values per channel).
     let besselOffset = configuration.runningVarianceEstimator == .unbiased ? 1 : 0
+    precondition(statistics.channels.count == mean.count && mean.count == variance.count)
     // Buffer pointers, not array subscripts: no bounds or uniqueness checks per channel.
+    // This is safe: the three arrays have the same length (checked above).
     statistics.channels.withUnsafeBufferPointer { moments in
       mean.withUnsafeMutableBufferPointer { mean in
         variance.withUnsafeMutableBufferPointer { variance in
-          for channel in 0..<min(moments.count, mean.count, variance.count) {
+          for channel in 0..<moments.count {
             let batchVariance = moments[channel].sumOfSquaredDeviations / Double(moments[channel].count - besselOffset)
             mean[channel] = Scalar((1 - weight) * Double(mean[channel]) + weight * moments[channel].mean)
             variance[channel] = Scalar((1 - weight) * Double(variance[channel]) + weight * batchVariance)

@@ -30,7 +30,10 @@ func computeGradientSums<Scalar: BatchNormScalar>(
 ) {
   assert(input.count == shape.elementCount && gradOutput.count == shape.elementCount)
   assert(frozenGradInput == nil || frozenGradInput!.count == shape.elementCount)
-  guard let x = input.baseAddress, let dy = gradOutput.baseAddress else { return }
+  guard let x = input.baseAddress, let dy = gradOutput.baseAddress else {
+    sums.update(repeating: GradientSums())
+    return
+  }
   coefficients.withTable { table in
     let channels = shape.channels
     let context = GradientSumsContext(

@@ -4,8 +4,8 @@
 ///
 /// Training (batch statistics): with a = γ·r/σ_B, S = Σdy′, P = Σdy′·(x − µ_B):
 /// gradScale = a, gradCenterScale = −a·P/(m·σ_B²), gradShift = −a·S/m.
-/// Frozen statistics: gradScale = γ/√(Var + ε) and the other two are zero (x is then
-/// read only for the activation mask).
+/// Frozen statistics: gradScale = γ/√(Var + ε); the other two rows are not read (x is
+/// then read only for the activation mask). Stored as three ``ChannelRows`` in this order.
 typealias InputGradientCoefficients<Scalar: BatchNormScalar> = ChannelRows<Scalar>
 
 /// Writes dx for every element.

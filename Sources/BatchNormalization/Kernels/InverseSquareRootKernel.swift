@@ -7,30 +7,43 @@
 /// iteration for 1/√d, y ← y·(3 − d·y²)/2, which is only multiplications and so runs in
 /// vector registers: a seed from the exponent bits (relative error below 3.5 %) and four
 /// steps, each squaring the error, reach Double's precision (within 2 units in the last
-/// place of the scalar formula, which the tests check). Lanes whose d is not a normal number in
-/// [2⁻¹⁰⁰⁰, 2¹⁰⁰⁰] (0, subnormal, huge, infinite, NaN, negative) take the scalar formula,
-/// so every convention of ``inverseStandardDeviation(variance:epsilon:)`` holds.
+/// place of the scalar formula, which the tests check). A d outside [2⁻¹⁰⁰⁰, 2¹⁰⁰⁰] (0,
+/// subnormal, huge, infinite, NaN, negative) takes the scalar formula instead, so every
+/// convention of ``inverseStandardDeviation(variance:epsilon:)`` holds; every other d
+/// takes Newton's, wherever it sits in the buffer.
 func invertStandardDeviations(_ variances: UnsafeMutableBufferPointer<Double>, epsilon: Double) {
   guard let values = variances.baseAddress else { return }
   let count = variances.count
   var index = 0
   while index + 8 <= count {
-    // This is safe: the loop bound keeps the eight lanes inside the buffer.
-    let lanes = UnsafeMutableRawPointer(values + index)
-    let denominator = lanes.loadUnaligned(as: SIMD8<Double>.self) + epsilon
-    var inverse = SIMD8<Double>()
-    if all(denominator .>= 0x1p-1000 .& denominator .<= 0x1p1000) {
-      inverse = newtonInverseSquareRoot(denominator)
-    } else {
-      for lane in 0..<8 { inverse[lane] = inverseStandardDeviation(variance: denominator[lane], epsilon: 0) }
-    }
-    lanes.storeBytes(of: inverse, as: SIMD8<Double>.self)
+    values.storeVector(inverseSquareRoots(values.loadVector(at: index) + epsilon), at: index)
     index += 8
   }
-  while index < count {
-    values[index] = inverseStandardDeviation(variance: values[index], epsilon: epsilon)
-    index += 1
+  guard index < count else { return }
+  // The tail, padded with 1s: every value takes the same path wherever it sits.
+  var tail = SIMD8<Double>(repeating: 1)
+  for lane in 0..<count - index { tail[lane] = values[index + lane] + epsilon }
+  let inverse = inverseSquareRoots(tail)
+  for lane in 0..<count - index { values[index + lane] = inverse[lane] }
+}
+
+/// 1/√d per lane by Newton's iteration, in registers when every lane is in
+/// [2⁻¹⁰⁰⁰, 2¹⁰⁰⁰]; otherwise ``patchedInverseSquareRoots(_:)``.
+@inline(__always)
+private func inverseSquareRoots(_ denominator: SIMD8<Double>) -> SIMD8<Double> {
+  all(denominator .>= 0x1p-1000 .& denominator .<= 0x1p1000)
+    ? newtonInverseSquareRoot(denominator) : patchedInverseSquareRoots(denominator)
+}
+
+/// Newton's iteration, with the scalar formula for the lanes outside [2⁻¹⁰⁰⁰, 2¹⁰⁰⁰]
+/// (kept out of line: mixed into the common path it sent every block through memory).
+@inline(never)
+private func patchedInverseSquareRoots(_ denominator: SIMD8<Double>) -> SIMD8<Double> {
+  var inverse = newtonInverseSquareRoot(denominator)
+  for lane in 0..<8 where !(denominator[lane] >= 0x1p-1000 && denominator[lane] <= 0x1p1000) {
+    inverse[lane] = inverseStandardDeviation(variance: denominator[lane], epsilon: 0)
   }
+  return inverse
 }
 
 /// 1/√d for normal, positive d: a bit-level seed, then four Newton steps.

@@ -5,7 +5,7 @@
 /// scale = γ·r/√(σ²_B + ε), shift = γ·d + β). Inference: center = E[x],
 /// scale = γ/√(Var[x] + ε), shift = β. Subtracting the center before scaling (rather
 /// than the fully folded a·x + b) keeps a constant channel exactly at β and loses no
-/// digits when |mean| ≫ σ.
+/// digits when |mean| ≫ σ. Stored as three ``ChannelRows``: center, scale, shift.
 typealias ChannelCoefficients<Scalar: BatchNormScalar> = ChannelRows<Scalar>
 
 /// Writes y = (x − center[c])·scale[c] + shift[c] (then max(0, y) for `.relu`).

@@ -38,8 +38,9 @@ func allFinite(_ values: UnsafePointer<Double>, count: Int) -> Bool {
   return all(finite) && (index..<count).allSatisfy { values[$0].isFinite }
 }
 
-/// The length of one reduction block, in elements. Statistics and gradient sums are
-/// computed per block and merged in block order, so the result is the same for every
+/// The length of one channels-first reduction block, in elements (channels-last:
+/// ``channelsLastBlockLength``). Statistics and gradient sums are computed per block and
+/// merged in block order, so the result is the same for every
 /// thread count. A constant, never derived from the thread count.
 let reductionBlockLength = 16_384
 

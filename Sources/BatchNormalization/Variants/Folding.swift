@@ -25,9 +25,11 @@ extension BatchNorm {
     let rowLength = weight.count / channels
     var foldedWeight = weight
     var foldedBias = [Scalar]()
+    // The same 1/√(Var + ε) as inference forward, so folded layers match it bit for bit.
+    var inverse = runningStatistics.variance.map(Double.init)
+    inverse.withUnsafeMutableBufferPointer { invertStandardDeviations($0, epsilon: configuration.epsilon) }
     for channel in 0..<channels {
-      let factor = gamma(channel) * inverseStandardDeviation(
-        variance: Double(runningStatistics.variance[channel]), epsilon: configuration.epsilon)
+      let factor = gamma(channel) * inverse[channel]
       for index in channel * rowLength..<(channel + 1) * rowLength {
         foldedWeight[index] = Scalar(Double(weight[index]) * factor)
       }
