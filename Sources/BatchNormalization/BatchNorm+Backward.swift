@@ -45,8 +45,14 @@ extension BatchNorm {
       let groupGradInput = UnsafeMutableBufferPointer(rebasing: gradInput[range])
       // Frozen statistics: dx = dy′·scale is known before the pass, so the sums' pass writes it.
       let fusesInputGradient = needsSums && !context.usesBatchStatistics
+      let channelBlocked = context.usesBatchStatistics && groupShape.kernelLayout == .channelsFirst
       let sums =
-        needsSums
+        channelBlocked
+        ? channelBlockedBackward(
+          input: groupInput, gradOutput: groupGradOutput, shape: groupShape, forward: forward,
+          inverseStandardDeviation: context.inverseStandardDeviation[index * channels..<(index + 1) * channels],
+          activation: context.activation, gradInput: groupGradInput)
+        : needsSums
         ? [GradientSums](unsafeUninitializedCapacity: channels) { sums, initialized in
           // The kernel assigns every channel's sums (a trivial type, so no prior initialization).
           computeGradientSums(
@@ -68,7 +74,7 @@ extension BatchNorm {
           shiftGradient[channel] += groupGradients.shift[channel]
         }
       }
-      if !fusesInputGradient {
+      if !fusesInputGradient && !channelBlocked {
         computeInputGradient(
           input: groupInput, gradOutput: groupGradOutput, shape: groupShape, forward: forward,
           activation: context.activation,
@@ -121,11 +127,55 @@ extension BatchNorm {
       inverseStandardDeviation.withUnsafeBufferPointer { inverse in
         forward.row(1).withUnsafeBufferPointer { scale in
           InputGradientCoefficients(channels: channels) { channel in
-            let a = scale[channel], inverse = Double(inverse[channel])
-            return (
-              a, Scalar(-Double(a) * inverse * inverse * sums[channel].dot * reciprocalCount),
-              Scalar(-Double(a) * sums[channel].sum * reciprocalCount)
-            )
+            inputGradientCoefficients(
+              scale: scale[channel], inverse: Double(inverse[channel]), sums: sums[channel], reciprocalCount: reciprocalCount)
+          }
+        }
+      }
+    }
+  }
+
+  /// One channel's (gradScale, gradCenterScale, gradShift) = (a, −a·P·σ⁻²/m, −a·S/m).
+  @inline(__always)
+  private func inputGradientCoefficients(
+    scale a: Scalar, inverse: Double, sums: GradientSums, reciprocalCount: Double
+  ) -> (Scalar, Scalar, Scalar) {
+    (a, Scalar(-Double(a) * inverse * inverse * sums.dot * reciprocalCount), Scalar(-Double(a) * sums.sum * reciprocalCount))
+  }
+
+  /// Channels-first backward with batch statistics, one channel per work item: its sums,
+  /// its coefficients, then its dx while its planes are still in cache (x and dy are read
+  /// from memory once instead of twice when a channel's N·S values fit the cache).
+  /// The same arithmetic as the separate passes, so the same results.
+  private func channelBlockedBackward(
+    input: UnsafeBufferPointer<Scalar>, gradOutput: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
+    forward: ChannelCoefficients<Scalar>, inverseStandardDeviation: ArraySlice<Scalar>, activation: FusedActivation,
+    gradInput: UnsafeMutableBufferPointer<Scalar>
+  ) -> [GradientSums] {
+    let reciprocalCount = 1 / Double(shape.valuesPerChannel)
+    var gradient = [Scalar](repeating: 0, count: 3 * channels)
+    return gradient.withUnsafeMutableBufferPointer { gradient in
+      inverseStandardDeviation.withUnsafeBufferPointer { inverse in
+        forward.withTable { table in
+          [GradientSums](unsafeUninitializedCapacity: channels) { sums, initialized in
+            // This is safe: the work item of `channel` alone writes its three entries of
+            // `gradient` (3·C values), and reads `inverse` and the table (C and 3·C values).
+            let gradientRows = gradient.baseAddress!
+            computeGradientSums(
+              input: input, gradOutput: gradOutput, shape: shape, coefficients: forward, activation: activation,
+              into: sums
+            ) { channel, channelSums in
+              let (gradScale, gradCenterScale, gradShift) = inputGradientCoefficients(
+                scale: table[channels + channel], inverse: Double(inverse[channel]), sums: channelSums,
+                reciprocalCount: reciprocalCount)
+              gradientRows[channel] = gradScale
+              gradientRows[channels + channel] = gradCenterScale
+              gradientRows[2 * channels + channel] = gradShift
+              computeChannelInputGradient(
+                channel: channel, input: input.baseAddress!, gradOutput: gradOutput.baseAddress!, shape: shape,
+                forward: table, gradient: gradientRows, activation: activation, gradInput: gradInput.baseAddress!)
+            }
+            initialized = channels
           }
         }
       }

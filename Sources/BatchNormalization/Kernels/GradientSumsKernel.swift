@@ -8,6 +8,7 @@ struct GradientSums: Hashable {
     lhs.sum += rhs.sum
     lhs.dot += rhs.dot
   }
+
 }
 
 /// Σ dy′ and Σ dy′·(x − center) per channel, in one pass over x and dy, blocked and
@@ -21,13 +22,20 @@ struct GradientSums: Hashable {
 /// statistics, dx = dy′·scale (the coefficients are known before the pass), so frozen
 /// backward reads x and dy once.
 ///
+/// With `channelFinished` (channels-first only), one work item takes a whole channel: its
+/// blocks in order, then `channelFinished(channel, sums)` on the same thread while the
+/// channel's values are still in cache, so backward can write that channel's dx without
+/// reading x and dy from memory again.
+///
 /// Assigns every channel's entry of `sums`, so the caller may pass uninitialized memory.
 func computeGradientSums<Scalar: BatchNormScalar>(
   input: UnsafeBufferPointer<Scalar>, gradOutput: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
   coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation,
   into sums: UnsafeMutableBufferPointer<GradientSums>,
-  frozenGradInput: UnsafeMutableBufferPointer<Scalar>? = nil
+  frozenGradInput: UnsafeMutableBufferPointer<Scalar>? = nil,
+  channelFinished: ((_ channel: Int, _ sums: GradientSums) -> Void)? = nil
 ) {
+  assert(channelFinished == nil || shape.kernelLayout == .channelsFirst)
   assert(input.count == shape.elementCount && gradOutput.count == shape.elementCount)
   assert(frozenGradInput == nil || frozenGradInput!.count == shape.elementCount)
   guard let x = input.baseAddress, let dy = gradOutput.baseAddress else {
@@ -40,10 +48,10 @@ func computeGradientSums<Scalar: BatchNormScalar>(
       x: x, dy: dy, shape: shape, center: table, scale: table + channels, shift: table + 2 * channels,
       dx: frozenGradInput?.baseAddress)
     switch (activation == .relu, frozenGradInput != nil) {
-    case (false, false): context.sums(into: sums, relu: SwitchOff.self, writesInputGradient: SwitchOff.self)
-    case (false, true): context.sums(into: sums, relu: SwitchOff.self, writesInputGradient: SwitchOn.self)
-    case (true, false): context.sums(into: sums, relu: SwitchOn.self, writesInputGradient: SwitchOff.self)
-    case (true, true): context.sums(into: sums, relu: SwitchOn.self, writesInputGradient: SwitchOn.self)
+    case (false, false): context.sums(into: sums, relu: SwitchOff.self, writesInputGradient: SwitchOff.self, channelFinished: channelFinished)
+    case (false, true): context.sums(into: sums, relu: SwitchOff.self, writesInputGradient: SwitchOn.self, channelFinished: channelFinished)
+    case (true, false): context.sums(into: sums, relu: SwitchOn.self, writesInputGradient: SwitchOff.self, channelFinished: channelFinished)
+    case (true, true): context.sums(into: sums, relu: SwitchOn.self, writesInputGradient: SwitchOn.self, channelFinished: channelFinished)
     }
   }
 }
@@ -61,10 +69,12 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
 
   /// Both layouts, with the fused ReLU and the frozen input gradient as compile-time switches.
   func sums<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
-    into sums: UnsafeMutableBufferPointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+    into sums: UnsafeMutableBufferPointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type,
+    channelFinished: ((Int, GradientSums) -> Void)?
   ) {
     switch shape.kernelLayout {
-    case .channelsFirst: channelsFirst(into: sums, relu: relu, writesInputGradient: writesInputGradient)
+    case .channelsFirst:
+      channelsFirst(into: sums, relu: relu, writesInputGradient: writesInputGradient, channelFinished: channelFinished)
     case .channelsLast: channelsLast(into: sums, relu: relu, writesInputGradient: writesInputGradient)
     }
   }
@@ -97,7 +107,8 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
   // MARK: Channels-first
 
   func channelsFirst<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
-    into sums: UnsafeMutableBufferPointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+    into sums: UnsafeMutableBufferPointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type,
+    channelFinished: ((Int, GradientSums) -> Void)?
   ) {
     let valuesPerChannel = shape.valuesPerChannel
     let blocksPerChannel = (valuesPerChannel + reductionBlockLength - 1) / reductionBlockLength
@@ -111,9 +122,19 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
       }
       return channelsFirstBlock(channel: channel, range: range, partial: Double.self, relu: relu, writesInputGradient: writesInputGradient)
     }
-    if blocksPerChannel == 1 {
-      parallelFor(shape.channels, costPerItem: 2 * valuesPerChannel) { channels in
-        for channel in channels { sums[channel] = block(channel) }
+    if blocksPerChannel == 1 || channelFinished != nil {
+      // The same sums as the merge below: a channel's blocks added in order from zero.
+      parallelFor(shape.channels, costPerItem: (channelFinished == nil ? 2 : 5) * valuesPerChannel) { channels in
+        for channel in channels {
+          var total = GradientSums()
+          if blocksPerChannel == 1 {
+            total = block(channel)
+          } else {
+            for index in channel * blocksPerChannel..<(channel + 1) * blocksPerChannel { total += block(index) }
+          }
+          sums[channel] = total
+          channelFinished?(channel, total)
+        }
       }
       return
     }

@@ -31,6 +31,28 @@ func computeInputGradient<Scalar: BatchNormScalar>(
   }
 }
 
+/// dx for the N planes of one channel (channels-first, batch statistics), for a caller
+/// that has just written that channel's entries of the `gradient` rows (gradScale,
+/// gradCenterScale, gradShift) and whose `forward` rows are center, scale, shift.
+func computeChannelInputGradient<Scalar: BatchNormScalar>(
+  channel: Int, input: UnsafePointer<Scalar>, gradOutput: UnsafePointer<Scalar>, shape: BatchNormShape,
+  forward: UnsafePointer<Scalar>, gradient: UnsafePointer<Scalar>, activation: FusedActivation,
+  gradInput: UnsafeMutablePointer<Scalar>
+) {
+  assert(shape.kernelLayout == .channelsFirst)
+  let run = InputGradientRun(forward: forward, gradient: gradient, channels: shape.channels)
+  let spatial = shape.spatial
+  for sample in 0..<shape.batch {
+    // This is safe: plane (sample, channel) lies inside the N·C·S buffers.
+    let offset = (sample * shape.channels + channel) * spatial
+    if activation == .relu {
+      run.run(input + offset, gradOutput + offset, gradInput + offset, length: spatial, channel: channel, relu: SwitchOn.self, centered: SwitchOn.self)
+    } else {
+      run.run(input + offset, gradOutput + offset, gradInput + offset, length: spatial, channel: channel, relu: SwitchOff.self, centered: SwitchOn.self)
+    }
+  }
+}
+
 /// The per-element arithmetic of the input gradient, for one contiguous run.
 private struct InputGradientRun<Scalar: BatchNormScalar> {
   /// Rows of `channels` values: center, scale, shift.
