@@ -153,30 +153,26 @@ extension BatchNorm {
     gradInput: UnsafeMutableBufferPointer<Scalar>
   ) -> [GradientSums] {
     let reciprocalCount = 1 / Double(shape.valuesPerChannel)
-    var gradient = [Scalar](repeating: 0, count: 3 * channels)
-    return gradient.withUnsafeMutableBufferPointer { gradient in
-      inverseStandardDeviation.withUnsafeBufferPointer { inverse in
-        forward.withTable { table in
-          [GradientSums](unsafeUninitializedCapacity: channels) { sums, initialized in
-            // This is safe: the work item of `channel` alone writes its three entries of
-            // `gradient` (3·C values), and reads `inverse` and the table (C and 3·C values).
-            let gradientRows = gradient.baseAddress!
-            computeGradientSums(
-              input: input, gradOutput: gradOutput, shape: shape, coefficients: forward, activation: activation,
-              into: sums
-            ) { channel, channelSums in
-              let (gradScale, gradCenterScale, gradShift) = inputGradientCoefficients(
-                scale: table[channels + channel], inverse: Double(inverse[channel]), sums: channelSums,
-                reciprocalCount: reciprocalCount)
-              gradientRows[channel] = gradScale
-              gradientRows[channels + channel] = gradCenterScale
-              gradientRows[2 * channels + channel] = gradShift
-              computeChannelInputGradient(
-                channel: channel, input: input.baseAddress!, gradOutput: gradOutput.baseAddress!, shape: shape,
-                forward: table, gradient: gradientRows, activation: activation, gradInput: gradInput.baseAddress!)
-            }
-            initialized = channels
+    return inverseStandardDeviation.withUnsafeBufferPointer { inverse in
+      forward.withTable { table in
+        [GradientSums](unsafeUninitializedCapacity: channels) { sums, initialized in
+          // This is safe: `inverse` holds C values and the table 3·C.
+          computeGradientSums(
+            input: input, gradOutput: gradOutput, shape: shape, coefficients: forward, activation: activation,
+            into: sums
+          ) { channel, channelSums in
+            let (gradScale, gradCenterScale, gradShift) = inputGradientCoefficients(
+              scale: table[channels + channel], inverse: Double(inverse[channel]), sums: channelSums,
+              reciprocalCount: reciprocalCount)
+            computeChannelInputGradient(
+              channel: channel, input: input.baseAddress!, gradOutput: gradOutput.baseAddress!, shape: shape,
+              coefficients: (
+                table[channel], table[channels + channel], table[2 * channels + channel], gradScale, gradCenterScale,
+                gradShift
+              ),
+              activation: activation, gradInput: gradInput.baseAddress!)
           }
+          initialized = channels
         }
       }
     }

@@ -31,24 +31,31 @@ func computeInputGradient<Scalar: BatchNormScalar>(
   }
 }
 
-/// dx for the N planes of one channel (channels-first, batch statistics), for a caller
-/// that has just written that channel's entries of the `gradient` rows (gradScale,
-/// gradCenterScale, gradShift) and whose `forward` rows are center, scale, shift.
+/// One channel's six coefficients: center, scale, shift (forward), then gradScale,
+/// gradCenterScale, gradShift.
+typealias ChannelInputGradientCoefficients<Scalar> = (
+  center: Scalar, scale: Scalar, shift: Scalar, gradScale: Scalar, gradCenterScale: Scalar, gradShift: Scalar
+)
+
+/// dx for the N planes of one channel (channels-first, batch statistics).
 func computeChannelInputGradient<Scalar: BatchNormScalar>(
   channel: Int, input: UnsafePointer<Scalar>, gradOutput: UnsafePointer<Scalar>, shape: BatchNormShape,
-  forward: UnsafePointer<Scalar>, gradient: UnsafePointer<Scalar>, activation: FusedActivation,
+  coefficients: ChannelInputGradientCoefficients<Scalar>, activation: FusedActivation,
   gradInput: UnsafeMutablePointer<Scalar>
 ) {
   assert(shape.kernelLayout == .channelsFirst)
-  let run = InputGradientRun(forward: forward, gradient: gradient, channels: shape.channels)
   let spatial = shape.spatial
   for sample in 0..<shape.batch {
     // This is safe: plane (sample, channel) lies inside the N·C·S buffers.
     let offset = (sample * shape.channels + channel) * spatial
     if activation == .relu {
-      run.run(input + offset, gradOutput + offset, gradInput + offset, length: spatial, channel: channel, relu: SwitchOn.self, centered: SwitchOn.self)
+      InputGradientRun.run(
+        input + offset, gradOutput + offset, gradInput + offset, length: spatial, coefficients: coefficients,
+        relu: SwitchOn.self, centered: SwitchOn.self)
     } else {
-      run.run(input + offset, gradOutput + offset, gradInput + offset, length: spatial, channel: channel, relu: SwitchOff.self, centered: SwitchOn.self)
+      InputGradientRun.run(
+        input + offset, gradOutput + offset, gradInput + offset, length: spatial, coefficients: coefficients,
+        relu: SwitchOff.self, centered: SwitchOn.self)
     }
   }
 }
@@ -78,7 +85,9 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
       parallelFor(shape.batch * shape.channels, costPerItem: 2 * spatial) { planes in
         for plane in planes {
           let offset = plane * spatial
-          run(x + offset, dy + offset, dx + offset, length: spatial, channel: plane % shape.channels, relu: relu, centered: centered)
+          Self.run(
+            x + offset, dy + offset, dx + offset, length: spatial, coefficients: planeCoefficients(plane % shape.channels),
+            relu: relu, centered: centered)
         }
       }
     case .channelsLast:
@@ -91,9 +100,18 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
     }
   }
 
+  /// Channel `channel`'s six coefficients from the tables.
+  @inline(__always)
+  func planeCoefficients(_ channel: Int) -> ChannelInputGradientCoefficients<Scalar> {
+    (
+      coefficients(0)[channel], coefficients(1)[channel], coefficients(2)[channel], coefficients(3)[channel],
+      coefficients(4)[channel], coefficients(5)[channel]
+    )
+  }
+
   /// dx = dy′·gradScale (+ (x − center)·gradCenterScale + gradShift when centered).
   @inline(__always)
-  func value<ReLU: KernelSwitch, Centered: KernelSwitch, Vector: SIMD>(
+  static func value<ReLU: KernelSwitch, Centered: KernelSwitch, Vector: SIMD>(
     _ x: Vector, _ dy: Vector, center: Vector, scale: Vector, shift: Vector,
     gradScale: Vector, gradCenterScale: Vector, gradShift: Vector, relu: ReLU.Type, centered: Centered.Type
   ) -> Vector where Vector.Scalar == Scalar {
@@ -105,14 +123,14 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
 
   /// A channels-first plane: one channel's coefficients for the whole run.
   @inline(__always)
-  func run<ReLU: KernelSwitch, Centered: KernelSwitch>(
+  static func run<ReLU: KernelSwitch, Centered: KernelSwitch>(
     _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
-    length: Int, channel: Int, relu: ReLU.Type, centered: Centered.Type
+    length: Int, coefficients: ChannelInputGradientCoefficients<Scalar>, relu: ReLU.Type, centered: Centered.Type
   ) {
-    let center = SIMD8(repeating: coefficients(0)[channel]), scale = SIMD8(repeating: coefficients(1)[channel])
-    let shift = SIMD8(repeating: coefficients(2)[channel]), gradScale = SIMD8(repeating: coefficients(3)[channel])
-    let gradCenterScale = SIMD8(repeating: coefficients(4)[channel])
-    let gradShift = SIMD8(repeating: coefficients(5)[channel])
+    let center = SIMD8(repeating: coefficients.center), scale = SIMD8(repeating: coefficients.scale)
+    let shift = SIMD8(repeating: coefficients.shift), gradScale = SIMD8(repeating: coefficients.gradScale)
+    let gradCenterScale = SIMD8(repeating: coefficients.gradCenterScale)
+    let gradShift = SIMD8(repeating: coefficients.gradShift)
     var index = 0
     while index + 8 <= length {
       dx.storeVector(
@@ -143,7 +161,7 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
     var column = 0
     while column + 8 <= channels {
       // Coefficient rows a variant does not use are never loaded (the switches fold).
-      let gradient = value(
+      let gradient = Self.value(
         x.loadVector(at: column), dy.loadVector(at: column),
         center: ReLU.isOn || Centered.isOn ? center.loadVector(at: column) : .zero,
         scale: ReLU.isOn ? scale.loadVector(at: column) : .zero,
@@ -155,7 +173,7 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
       column += 8
     }
     while column < channels {
-      dx[column] = value(
+      dx[column] = Self.value(
         SIMD2(x[column], 0), SIMD2(dy[column], 0), center: SIMD2(repeating: center[column]),
         scale: SIMD2(repeating: scale[column]), shift: SIMD2(repeating: shift[column]),
         gradScale: SIMD2(repeating: gradScale[column]), gradCenterScale: SIMD2(repeating: gradCenterScale[column]),
