@@ -90,45 +90,73 @@ extension BatchNorm {
   }
 
   /// One group's dβ = S and dγ = r·P/σ_B + d·S (r = 1, d = 0 without Batch
-  /// Renormalization), with S = Σdy′ and P = Σdy′·(x − µ_B).
+  /// Renormalization), with S = Σdy′ and P = Σdy′·(x − µ_B). Split over threads by
+  /// channel ranges for wide layers.
   private func parameterGradients(
     _ sums: [GradientSums], inverseStandardDeviation: ArraySlice<Scalar>,
     renormalization: (r: ArraySlice<Scalar>, d: ArraySlice<Scalar>)?
   ) -> (scale: [Double], shift: [Double]) {
     // Buffer pointers, not array subscripts: no bounds checks, so the loops vectorize. This
-    // is safe: every array holds `channels` values (backward's guard checked the context).
-    sums.withUnsafeBufferPointer { sums in
-      inverseStandardDeviation.withUnsafeBufferPointer { inverse in
-        let shift = perChannel(channels) { sums[$0].sum }
-        guard let renormalization else {
-          return (perChannel(channels) { Double(inverse[$0]) * sums[$0].dot }, shift)
-        }
-        return renormalization.r.withUnsafeBufferPointer { r in
-          renormalization.d.withUnsafeBufferPointer { d in
-            (perChannel(channels) { Double(r[$0]) * Double(inverse[$0]) * sums[$0].dot + Double(d[$0]) * sums[$0].sum }, shift)
+    // is safe: every array holds `channels` values (backward's guard checked the context),
+    // and each range writes only its own channels.
+    let r = renormalization?.r ?? [], d = renormalization?.d ?? []
+    var shift: [Double] = []
+    let scale = [Double](unsafeUninitializedCapacity: channels) { scale, initialized in
+      shift = [Double](unsafeUninitializedCapacity: channels) { shift, initialized in
+        sums.withUnsafeBufferPointer { sums in
+          inverseStandardDeviation.withUnsafeBufferPointer { inverse in
+            r.withUnsafeBufferPointer { r in
+              d.withUnsafeBufferPointer { d in
+                let sums = sums.baseAddress!, inverse = inverse.baseAddress!
+                let scale = scale.baseAddress!, shift = shift.baseAddress!
+                parallelForChannels(channels, costPerChannel: 8) { range in
+                  for channel in range { shift[channel] = sums[channel].sum }
+                  // (An empty array's buffer may still have a base address: test the count.)
+                  if !r.isEmpty, let r = r.baseAddress, let d = d.baseAddress {
+                    for channel in range {
+                      scale[channel] =
+                        Double(r[channel]) * Double(inverse[channel]) * sums[channel].dot + Double(d[channel]) * sums[channel].sum
+                    }
+                  } else {
+                    for channel in range { scale[channel] = Double(inverse[channel]) * sums[channel].dot }
+                  }
+                }
+              }
+            }
           }
         }
+        initialized = channels
       }
+      initialized = channels
     }
+    return (scale, shift)
   }
 
   /// The input gradient's coefficients for one group of m values per channel, with
   /// a = forward scale: gradScale = a; with batch statistics also
   /// gradCenterScale = −a·P/(m·σ_B²) and gradShift = −a·S/m (frozen: ±0, or NaN from
-  /// non-finite sums, and never read: the frozen kernel uses gradScale only).
+  /// non-finite sums, and never read: the frozen kernel uses gradScale only). Split over
+  /// threads by channel ranges for wide layers.
   private func inputGradientCoefficients(
     forward: ChannelCoefficients<Scalar>, sums: [GradientSums], inverseStandardDeviation: ArraySlice<Scalar>,
     centered: Bool, count: Int
   ) -> InputGradientCoefficients<Scalar> {
     // 1/m, or 0 when frozen: a factor rather than a branch, so the loop vectorizes. This is
-    // safe: sums, inverse and the scale row hold `channels` values.
+    // safe: sums, inverse and the scale row hold `channels` values, the table 3·C.
     let reciprocalCount = centered ? 1 / Double(count) : 0
     return sums.withUnsafeBufferPointer { sums in
       inverseStandardDeviation.withUnsafeBufferPointer { inverse in
-        forward.row(1).withUnsafeBufferPointer { scale in
-          InputGradientCoefficients(channels: channels) { channel in
-            inputGradientCoefficients(
-              scale: scale[channel], inverse: Double(inverse[channel]), sums: sums[channel], reciprocalCount: reciprocalCount)
+        forward.withTable { forwardTable in
+          InputGradientCoefficients(channels: channels) { table in
+            let sums = sums.baseAddress!, inverse = inverse.baseAddress!, scale = forwardTable + channels
+            let gradScale = table, gradCenterScale = table + channels, gradShift = table + 2 * channels
+            parallelForChannels(channels, costPerChannel: 8) { range in
+              for channel in range {
+                (gradScale[channel], gradCenterScale[channel], gradShift[channel]) = inputGradientCoefficients(
+                  scale: scale[channel], inverse: Double(inverse[channel]), sums: sums[channel],
+                  reciprocalCount: reciprocalCount)
+              }
+            }
           }
         }
       }

@@ -122,34 +122,26 @@ extension BatchNorm {
   private func batchCoefficients(
     _ moments: [ChannelMoments], renormalization limits: RenormalizationLimits?
   ) -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar], renormalization: (r: [Scalar], d: [Scalar])?) {
-    // This is safe: measureMoments made `channels` moments. (The biased variance M2/m, as
-    // ChannelMoments.biasedVariance, whose count is never 0 here.)
-    var inverse = moments.withUnsafeBufferPointer { moments in
-      perChannel(channels) { moments[$0].sumOfSquaredDeviations / Double(moments[$0].count) }
-    }
-    let factors = limits.map { limits in renormalizationFactors(moments, batchVariance: inverse, limits: limits) }
-    inverse.withUnsafeMutableBufferPointer { invertStandardDeviations($0, epsilon: configuration.epsilon) }
-    let coefficients = moments.withUnsafeBufferPointer { moments in
-      affineCoefficients(inverseStandardDeviation: inverse) { channel in
-        (moments[channel].mean, factors?.r[channel] ?? 1, factors?.d[channel] ?? 0)
-      }
+    let factors = limits.map { limits in renormalizationFactors(moments, limits: limits) }
+    let (coefficients, inverse) = moments.withUnsafeBufferPointer { moments in
+      channelCoefficients(.batch(moments), renormalization: factors)
     }
     return (
-      coefficients, perChannel(channels) { Scalar(inverse[$0]) },
+      coefficients, inverse,
       factors.map { factors in (perChannel(channels) { Scalar(factors.r[$0]) }, perChannel(channels) { Scalar(factors.d[$0]) }) }
     )
   }
 
   /// Batch Renormalization's r = σ_B/σ and d = (µ_B − µ)/σ against the running
-  /// statistics (σ = √(Var + ε)), clipped to the limits.
+  /// statistics (σ_B = √(M2/m + ε), σ = √(Var + ε)), clipped to the limits.
   private func renormalizationFactors(
-    _ moments: [ChannelMoments], batchVariance: [Double], limits: RenormalizationLimits
+    _ moments: [ChannelMoments], limits: RenormalizationLimits
   ) -> (r: [Double], d: [Double]) {
     let epsilon = configuration.epsilon
     let runningDeviation = perChannel(channels) { (Double(runningStatistics.variance[$0]) + epsilon).squareRoot() }
     return (
       r: perChannel(channels) { channel in
-        let batchDeviation = (batchVariance[channel] + epsilon).squareRoot()
+        let batchDeviation = (moments[channel].biasedVariance + epsilon).squareRoot()
         return min(max(batchDeviation / runningDeviation[channel], 1 / limits.rMax), limits.rMax)
       },
       d: perChannel(channels) { channel in
@@ -161,38 +153,93 @@ extension BatchNorm {
   /// Inference coefficients from the running statistics: center E[x], scale
   /// γ/√(Var[x] + ε), shift β.
   private func runningCoefficients() -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar]) {
-    // This is safe: validate() checked that the running statistics hold `channels` values.
-    var inverse = runningStatistics.variance.withUnsafeBufferPointer { variance in
-      perChannel(channels) { Double(variance[$0]) }
-    }
-    inverse.withUnsafeMutableBufferPointer { invertStandardDeviations($0, epsilon: configuration.epsilon) }
-    let coefficients = runningStatistics.mean.withUnsafeBufferPointer { mean in
-      affineCoefficients(inverseStandardDeviation: inverse) { channel in (Double(mean[channel]), 1, 0) }
-    }
-    return (coefficients, perChannel(channels) { Scalar(inverse[$0]) })
-  }
-
-  /// center, scale γ·r·inverse, shift γ·d + β per channel, in one pass; `statistics(c)`
-  /// gives channel c's center, r and d. Reads through buffer pointers (no bounds checks),
-  /// so with thousands of channels the loop runs in vector registers.
-  @inline(__always)
-  private func affineCoefficients(
-    inverseStandardDeviation: [Double], _ statistics: (Int) -> (center: Double, r: Double, d: Double)
-  ) -> ChannelCoefficients<Scalar> {
-    // γ = 1 and β = 0 for a layer without them, so the loop has no branch. This is safe:
-    // validate() checked `channels` values of γ and β, and `inverse` has `channels` values.
-    let gamma = configuration.isAffine ? scale : [Scalar](repeating: 1, count: channels)
-    let beta = configuration.isAffine ? shift : [Scalar](repeating: 0, count: channels)
-    return inverseStandardDeviation.withUnsafeBufferPointer { inverse in
-      gamma.withUnsafeBufferPointer { gamma in
-        beta.withUnsafeBufferPointer { beta in
-          ChannelCoefficients(channels: channels) { channel in
-            let (center, r, d) = statistics(channel)
-            let gamma = Double(gamma[channel])
-            return (Scalar(center), Scalar(gamma * r * inverse[channel]), Scalar(gamma * d + Double(beta[channel])))
-          }
-        }
+    runningStatistics.mean.withUnsafeBufferPointer { mean in
+      runningStatistics.variance.withUnsafeBufferPointer { variance in
+        channelCoefficients(.running(mean: mean, variance: variance), renormalization: nil)
       }
     }
+  }
+
+  /// Where ``channelCoefficients(_:renormalization:)`` takes each channel's center and
+  /// variance: a batch's moments (µ_B and the biased variance M2/m) or the running
+  /// statistics.
+  private enum CoefficientSource {
+    case batch(UnsafeBufferPointer<ChannelMoments>)
+    case running(mean: UnsafeBufferPointer<Scalar>, variance: UnsafeBufferPointer<Scalar>)
+  }
+
+  /// Per channel: center, scale γ·r/√(v + ε) and shift γ·d + β, and 1/√(v + ε) itself,
+  /// with r = 1 and d = 0 unless `factors` are given.
+  ///
+  /// Reads through buffer pointers (no bounds checks, no closure per channel), so each loop
+  /// runs in vector registers, and splits the channels over threads
+  /// (``parallelForChannels(_:costPerChannel:_:)``): with thousands of channels and a few
+  /// samples this work outweighs the element passes. Every channel's arithmetic is the same
+  /// whatever range it falls in.
+  private func channelCoefficients(
+    _ source: CoefficientSource, renormalization factors: (r: [Double], d: [Double])?
+  ) -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar]) {
+    // γ = 1 and β = 0 for a layer without them, so the loop has no branch. This is safe:
+    // validate() checked `channels` values of γ, β and the running statistics; forward
+    // measured `channels` moments; the table holds 3·C values, the saved row, the scratch
+    // and each factor C; and every range lies in 0..<C.
+    let gamma = configuration.isAffine ? scale : [Scalar](repeating: 1, count: channels)
+    let beta = configuration.isAffine ? shift : [Scalar](repeating: 0, count: channels)
+    let epsilon = configuration.epsilon
+    let r = factors?.r ?? [], d = factors?.d ?? []
+    var inverseStandardDeviation: [Scalar] = []
+    let coefficients = ChannelCoefficients<Scalar>(channels: channels) { table in
+      inverseStandardDeviation = [Scalar](unsafeUninitializedCapacity: channels) { saved, initialized in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: channels) { inverse in
+          gamma.withUnsafeBufferPointer { gamma in
+            beta.withUnsafeBufferPointer { beta in
+              r.withUnsafeBufferPointer { r in
+                d.withUnsafeBufferPointer { d in
+                  // Plain pointers, read once: through the captured buffers every store
+                  // would reload them, and `channels + channel` would be checked for
+                  // overflow, either of which keeps the loops scalar.
+                  let centers = table, scales = table + channels, shifts = table + 2 * channels
+                  let inverse = inverse.baseAddress!, saved = saved.baseAddress!
+                  let gamma = gamma.baseAddress!, beta = beta.baseAddress!
+                  parallelForChannels(channels, costPerChannel: 32) { range in
+                    // Centers into the table's first row, variances into the scratch.
+                    switch source {
+                    case .batch(let moments):
+                      for channel in range {
+                        centers[channel] = Scalar(moments[channel].mean)
+                        inverse[channel] = moments[channel].sumOfSquaredDeviations / Double(moments[channel].count)
+                      }
+                    case .running(let mean, let variance):
+                      for channel in range {
+                        centers[channel] = mean[channel]
+                        inverse[channel] = Double(variance[channel])
+                      }
+                    }
+                    invertStandardDeviations(
+                      UnsafeMutableBufferPointer(start: inverse + range.lowerBound, count: range.count), epsilon: epsilon)
+                    // (An empty array's buffer may still have a base address: test the count.)
+                    if !r.isEmpty, let r = r.baseAddress, let d = d.baseAddress {
+                      for channel in range {
+                        let gamma = Double(gamma[channel])
+                        scales[channel] = Scalar(gamma * r[channel] * inverse[channel])
+                        shifts[channel] = Scalar(gamma * d[channel] + Double(beta[channel]))
+                      }
+                    } else {
+                      for channel in range {
+                        scales[channel] = Scalar(Double(gamma[channel]) * inverse[channel])
+                        shifts[channel] = beta[channel]
+                      }
+                    }
+                    for channel in range { saved[channel] = Scalar(inverse[channel]) }
+                  }
+                }
+              }
+            }
+          }
+        }
+        initialized = channels
+      }
+    }
+    return (coefficients, inverseStandardDeviation)
   }
 }

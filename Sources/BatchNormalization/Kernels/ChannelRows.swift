@@ -28,6 +28,17 @@ struct ChannelRows<Scalar: BatchNormScalar> {
     }
   }
 
+  /// Rows whose 3·C values `fill` writes through the pointer it is given (row k of channel
+  /// c at k·C + c). `fill` must write every one of them.
+  @inline(__always)
+  init(channels: Int, filling fill: (UnsafeMutablePointer<Scalar>) -> Void) {
+    self.channels = channels
+    storage = [Scalar](unsafeUninitializedCapacity: 3 * channels) { buffer, initialized in
+      fill(buffer.baseAddress!)
+      initialized = 3 * channels
+    }
+  }
+
   /// Row `index` (0, 1 or 2).
   func row(_ index: Int) -> ArraySlice<Scalar> { storage[index * channels..<(index + 1) * channels] }
 

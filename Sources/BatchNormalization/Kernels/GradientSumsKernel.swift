@@ -228,15 +228,17 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
         channels: firstChannel..<min(channels, firstChannel + width),
         into: destination + block * channels, relu: relu, writesInputGradient: writesInputGradient)
     }
+    // Each column also costs about as much as a few rows (zeroing, converting and storing
+    // its sums), which counts when rows are few and columns many (2x8192).
     if blocks == 1 {
-      parallelFor(chunks, costPerItem: 2 * rows * width) { items in
+      parallelFor(chunks, costPerItem: 2 * (rows + columnCostInRows) * width) { items in
         for item in items { reduce(item, into: sums.baseAddress!) }
       }
       return
     }
     let partials = [GradientSums](unsafeUninitializedCapacity: blocks * channels) { buffer, initialized in
       // Every (block, channel) entry is assigned by exactly one work item (a trivial type).
-      parallelFor(blocks * chunks, costPerItem: 2 * rowsPerBlock * width) { items in
+      parallelFor(blocks * chunks, costPerItem: 2 * (rowsPerBlock + columnCostInRows) * width) { items in
         for item in items { reduce(item, into: buffer.baseAddress!) }
       }
       initialized = buffer.count

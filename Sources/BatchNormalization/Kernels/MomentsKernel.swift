@@ -159,7 +159,7 @@ private func channelsLastMoments<Scalar: BatchNormScalar>(
   let rowsPerStep = channelsLastRowsPerStep(shape, scalar: Scalar.self)
   withUnsafeTemporaryAllocation(of: ShiftedSums.self, capacity: blocks * channels) { partials in
     // Work item = (row block, channel chunk); its sums land at partials[block · C + channel].
-    parallelFor(blocks * chunks, costPerItem: rowsPerBlock * width) { items in
+    parallelFor(blocks * chunks, costPerItem: (rowsPerBlock + columnCostInRows) * width) { items in
       for item in items {
         let block = item / chunks
         let firstChannel = (item % chunks) * width

@@ -55,6 +55,12 @@ let channelsLastBlockLength = 65_536
 /// accumulators (3 × 512 × 8 B = 12 KiB) stay in L1.
 let channelsLastChunkWidth = 512
 
+/// What one column of a channels-last block costs besides its rows, counted in rows, for
+/// the parallel loops' cost estimates: zeroing its sums, converting and storing them, and
+/// checking them, about as much as eight rows of loads and adds. With few rows and many
+/// columns (2x8192) this overhead is most of the work.
+let columnCostInRows = 8
+
 /// Calls `body(offset, length)` for each contiguous run of channel `channel`'s values
 /// with logical indices `range` (index i = n·S + s), in a channels-first buffer.
 @inline(__always)
