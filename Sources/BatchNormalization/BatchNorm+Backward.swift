@@ -45,7 +45,8 @@ extension BatchNorm {
       let groupGradInput = UnsafeMutableBufferPointer(rebasing: gradInput[range])
       // Frozen statistics: dx = dy′·scale is known before the pass, so the sums' pass writes it.
       let fusesInputGradient = needsSums && !context.usesBatchStatistics
-      let channelBlocked = context.usesBatchStatistics && groupShape.kernelLayout == .channelsFirst
+      let channelBlocked =
+        context.usesBatchStatistics && groupShape.kernelLayout == .channelsFirst && backwardBlocksChannels(groupShape)
       let sums =
         channelBlocked
         ? channelBlockedBackward(
@@ -184,13 +185,15 @@ extension BatchNorm {
     return inverseStandardDeviation.withUnsafeBufferPointer { inverse in
       forward.withTable { table in
         [GradientSums](unsafeUninitializedCapacity: channels) { sums, initialized in
-          // This is safe: `inverse` holds C values and the table 3·C.
+          // This is safe: `inverse` holds C values and the table 3·C; the kernel has
+          // assigned sums[channel] when it calls back.
+          let totals = sums.baseAddress!
           computeGradientSums(
             input: input, gradOutput: gradOutput, shape: shape, coefficients: forward, activation: activation,
             into: sums
-          ) { channel, channelSums in
+          ) { channel in
             let (gradScale, gradCenterScale, gradShift) = inputGradientCoefficients(
-              scale: table[channels + channel], inverse: Double(inverse[channel]), sums: channelSums,
+              scale: table[channels + channel], inverse: Double(inverse[channel]), sums: totals[channel],
               reciprocalCount: reciprocalCount)
             computeChannelInputGradient(
               channel: channel, input: input.baseAddress!, gradOutput: gradOutput.baseAddress!, shape: shape,

@@ -30,6 +30,39 @@ import Testing
     #expect(maximumDifference(parameters.scale, expected.dgamma) <= tolerance * Double(shape.valuesPerChannel))
   }
 
+  @Test(arguments: ScalarKind.allCases, forwardShapes.indices)
+  func frozenBackwardMatchesReference(kind: ScalarKind, shapeIndex: Int) throws {
+    switch kind {
+    case .float: try checkFrozen(Float.self, shapeIndex: shapeIndex, tolerance: 1e-4)
+    case .double: try checkFrozen(Double.self, shapeIndex: shapeIndex, tolerance: 1e-10)
+    }
+  }
+
+  /// Backward after an inference forward, with a fused ReLU so that the mask is tested too.
+  func checkFrozen<Scalar: BatchNormScalar>(_: Scalar.Type, shapeIndex: Int, tolerance: Double) throws {
+    let (dimensions, layout) = forwardShapes[shapeIndex]
+    let shape = try BatchNormShape(dimensions: dimensions, layout: layout)
+    var generator = SplitMix64(seed: UInt64(300 + shapeIndex))
+    let x: [Scalar] = generator.batch(shape)
+    let dy: [Scalar] = generator.gaussians(shape.elementCount)
+    var layer = try BatchNorm<Scalar>(channels: shape.channels, configuration: .init(activation: .relu))
+    layer.scale = (0..<shape.channels).map { _ in Scalar(Double.random(in: 0.5...1.5, using: &generator)) }
+    layer.shift = (0..<shape.channels).map { _ in Scalar(Double.random(in: -0.5...0.5, using: &generator)) }
+    layer.runningStatistics.mean = (0..<shape.channels).map { _ in Scalar(generator.nextGaussian()) }
+    layer.runningStatistics.variance = (0..<shape.channels).map { _ in Scalar(Double.random(in: 0.5...4, using: &generator)) }
+    let (_, context) = try layer.forward(x, shape: shape, mode: .inference)
+    let (dx, parameters) = try layer.backward(dy, input: x, context: context)
+
+    var reference = ReferenceBatchNorm(channels: shape.channels, gamma: doubles(layer.scale), beta: doubles(layer.shift))
+    reference.relu = true
+    let expected = reference.frozenBackward(
+      doubles(dy), doubles(x), shape, mean: doubles(layer.runningStatistics.mean),
+      variance: doubles(layer.runningStatistics.variance))
+    #expect(maximumDifference(dx, expected.dx) <= tolerance * max(1, expected.dx.map(abs).max() ?? 1))
+    #expect(maximumDifference(parameters.shift, expected.dbeta) <= tolerance * Double(shape.valuesPerChannel))
+    #expect(maximumDifference(parameters.scale, expected.dgamma) <= tolerance * Double(shape.valuesPerChannel))
+  }
+
   /// dy ≈ 1e30 and x − µ ≈ 1e10: the products dy·(x − µ) ≈ 1e40 overflow Float, so the
   /// Float run sums must be summed again in Double; the gradients themselves fit.
   @Test(arguments: [ChannelLayout.channelsFirst, .channelsLast])

@@ -1,7 +1,10 @@
 import BatchNormalization
 import Testing
 
-/// Shapes with odd sizes: one spatial value, primes, one channel, many channels.
+/// Shapes with odd sizes: one spatial value, primes, one channel, many channels. The
+/// last two are channels-first with enough channels that the kernels visit several
+/// channels' planes together (chunks of 3 here, the last one shorter), the very last
+/// with two reduction blocks per channel whose boundary falls inside a plane.
 let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
   ([8, 5], .channelsFirst), ([7, 1], .channelsFirst), ([3, 300], .channelsFirst),
   ([4, 3, 7], .channelsFirst), ([4, 7, 3], .channelsLast),
@@ -9,6 +12,7 @@ let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
   ([3, 1, 11, 13], .channelsFirst), ([2, 17, 19, 1], .channelsLast),
   ([2, 4, 3, 4, 5], .channelsFirst), ([2, 3, 4, 5, 4], .channelsLast),
   ([5, 600, 3], .channelsLast), ([2, 9, 1, 1], .channelsFirst),
+  ([5, 23, 7, 7], .channelsFirst), ([3, 20, 70, 80], .channelsFirst),
 ]
 
 @Suite struct ForwardTests {

@@ -22,10 +22,16 @@ struct GradientSums: Hashable {
 /// statistics, dx = dy′·scale (the coefficients are known before the pass), so frozen
 /// backward reads x and dy once.
 ///
+/// Channels-first planes are visited in memory order within a chunk of channels
+/// (``channelsFirstChunk(_:)``): sample by sample, the chunk's channels in turn, so the
+/// reads are long contiguous stretches rather than one plane per channel (with 14x14
+/// planes, 784 bytes between jumps of C·S·4 bytes). Each channel's arithmetic is the same
+/// in any chunk.
+///
 /// With `channelFinished` (channels-first only), one work item takes a whole channel: its
-/// blocks in order, then `channelFinished(channel, sums)` on the same thread while the
-/// channel's values are still in cache, so backward can write that channel's dx without
-/// reading x and dy from memory again.
+/// blocks in order, then `channelFinished(channel)` on the same thread once `sums` holds
+/// its total, while the channel's values are still in cache, so backward can write that
+/// channel's dx without reading x and dy from memory again (``backwardBlocksChannels(_:)``).
 ///
 /// Assigns every channel's entry of `sums`, so the caller may pass uninitialized memory.
 func computeGradientSums<Scalar: BatchNormScalar>(
@@ -33,7 +39,7 @@ func computeGradientSums<Scalar: BatchNormScalar>(
   coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation,
   into sums: UnsafeMutableBufferPointer<GradientSums>,
   frozenGradInput: UnsafeMutableBufferPointer<Scalar>? = nil,
-  channelFinished: ((_ channel: Int, _ sums: GradientSums) -> Void)? = nil
+  channelFinished: ((_ channel: Int) -> Void)? = nil
 ) {
   assert(channelFinished == nil || shape.kernelLayout == .channelsFirst)
   assert(input.count == shape.elementCount && gradOutput.count == shape.elementCount)
@@ -70,7 +76,7 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
   /// Both layouts, with the fused ReLU and the frozen input gradient as compile-time switches.
   func sums<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
     into sums: UnsafeMutableBufferPointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type,
-    channelFinished: ((Int, GradientSums) -> Void)?
+    channelFinished: ((Int) -> Void)?
   ) {
     switch shape.kernelLayout {
     case .channelsFirst:
@@ -108,54 +114,136 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
 
   func channelsFirst<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
     into sums: UnsafeMutableBufferPointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type,
-    channelFinished: ((Int, GradientSums) -> Void)?
+    channelFinished: ((Int) -> Void)?
   ) {
+    let channels = shape.channels
     let valuesPerChannel = shape.valuesPerChannel
     let blocksPerChannel = (valuesPerChannel + reductionBlockLength - 1) / reductionBlockLength
-    func block(_ item: Int) -> GradientSums {
-      let channel = item / blocksPerChannel
-      let start = (item % blocksPerChannel) * reductionBlockLength
-      let range = start..<min(valuesPerChannel, start + reductionBlockLength)
-      if Scalar.self == Float.self {
-        let sums = channelsFirstBlock(channel: channel, range: range, partial: Scalar.self, relu: relu, writesInputGradient: writesInputGradient)
-        if sums.sum.isFinite && sums.dot.isFinite { return sums }
-      }
-      return channelsFirstBlock(channel: channel, range: range, partial: Double.self, relu: relu, writesInputGradient: writesInputGradient)
+    let chunkWidth = channelFinished == nil ? channelsFirstChunk(shape) : 1
+    let chunks = (channels + chunkWidth - 1) / chunkWidth
+    /// The channels of chunk `chunk`.
+    func chunkChannels(_ chunk: Int) -> Range<Int> { chunk * chunkWidth..<min(channels, (chunk + 1) * chunkWidth) }
+    /// The values of block `block` of every channel.
+    func blockRange(_ block: Int) -> Range<Int> {
+      block * reductionBlockLength..<min(valuesPerChannel, (block + 1) * reductionBlockLength)
     }
     if blocksPerChannel == 1 || channelFinished != nil {
       // The same sums as the merge below: a channel's blocks added in order from zero.
-      parallelFor(shape.channels, costPerItem: (channelFinished == nil ? 2 : 5) * valuesPerChannel) { channels in
-        for channel in channels {
-          var total = GradientSums()
-          if blocksPerChannel == 1 {
-            total = block(channel)
-          } else {
-            for index in channel * blocksPerChannel..<(channel + 1) * blocksPerChannel { total += block(index) }
+      parallelFor(chunks, costPerItem: (channelFinished == nil ? 2 : 5) * valuesPerChannel * chunkWidth) { chunkRange in
+        withUnsafeTemporaryAllocation(of: GradientSums.self, capacity: chunkWidth) { blockSums in
+          for chunk in chunkRange {
+            let channelRange = chunkChannels(chunk)
+            // This is safe: blockSums holds one entry per channel of the chunk, indexed from its first.
+            let blockSums = blockSums.baseAddress! - channelRange.lowerBound
+            for block in 0..<blocksPerChannel {
+              chunkBlock(
+                channels: channelRange, range: blockRange(block), into: blockSums, stride: 1, relu: relu,
+                writesInputGradient: writesInputGradient)
+              for channel in channelRange {
+                if block == 0 { sums[channel] = blockSums[channel] } else { sums[channel] += blockSums[channel] }
+              }
+            }
+            for channel in channelRange { channelFinished?(channel) }
           }
-          sums[channel] = total
-          channelFinished?(channel, total)
         }
       }
       return
     }
-    let partials = [GradientSums](unsafeUninitializedCapacity: shape.channels * blocksPerChannel) { buffer, initialized in
-      parallelFor(buffer.count, costPerItem: 2 * reductionBlockLength) { items in
-        for item in items { (buffer.baseAddress! + item).initialize(to: block(item)) }
+    // Partials at [channel · blocksPerChannel + block], merged per channel in block order.
+    let partials = [GradientSums](unsafeUninitializedCapacity: channels * blocksPerChannel) { buffer, initialized in
+      // Every (channel, block) entry is assigned by exactly one work item (a trivial type).
+      parallelFor(chunks * blocksPerChannel, costPerItem: 2 * reductionBlockLength * chunkWidth) { items in
+        for item in items {
+          let block = item % blocksPerChannel
+          chunkBlock(
+            channels: chunkChannels(item / blocksPerChannel), range: blockRange(block),
+            into: buffer.baseAddress! + block, stride: blocksPerChannel, relu: relu, writesInputGradient: writesInputGradient)
+        }
       }
       initialized = buffer.count
     }
-    for channel in 0..<shape.channels {
+    for channel in 0..<channels {
       var total = GradientSums()
       for index in channel * blocksPerChannel..<(channel + 1) * blocksPerChannel { total += partials[index] }
       sums[channel] = total
     }
   }
 
-  /// One channel's sums over `range`, `Partial` lanes summing 16 values per step (two
-  /// independent vectors) for up to ``partialSumLength`` steps.
-  private func channelsFirstBlock<Partial: BatchNormScalar, ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
-    channel: Int, range: Range<Int>, partial: Partial.Type, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
-  ) -> GradientSums {
+  /// The sums of `channels` over their values `range`, at destination[channel · stride]:
+  /// Float run sums first for Float input, and Double for each channel whose Float sums
+  /// are not finite.
+  private func chunkBlock<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    channels: Range<Int>, range: Range<Int>, into destination: UnsafeMutablePointer<GradientSums>, stride: Int,
+    relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) {
+    withUnsafeTemporaryAllocation(of: ChannelAccumulator.self, capacity: channels.count) { accumulators in
+      // This is safe: one accumulator per channel of the chunk, indexed from its first.
+      let accumulators = accumulators.baseAddress! - channels.lowerBound
+      if Scalar.self == Float.self {
+        accumulate(
+          channels: channels, range: range, into: accumulators, partial: Scalar.self, relu: relu,
+          writesInputGradient: writesInputGradient)
+        for channel in channels {
+          var sums = accumulators[channel].total
+          if !(sums.sum.isFinite && sums.dot.isFinite) {
+            accumulate(
+              channels: channel..<channel + 1, range: range, into: accumulators, partial: Double.self, relu: relu,
+              writesInputGradient: writesInputGradient)
+            sums = accumulators[channel].total
+          }
+          destination[channel * stride] = sums
+        }
+        return
+      }
+      accumulate(
+        channels: channels, range: range, into: accumulators, partial: Double.self, relu: relu,
+        writesInputGradient: writesInputGradient)
+      for channel in channels { destination[channel * stride] = accumulators[channel].total }
+    }
+  }
+
+  /// One channel's sums in progress: Double vectors that take each run's `Partial` lane
+  /// sums, and Double tails.
+  private struct ChannelAccumulator {
+    var sum = SIMD8<Double>()
+    var dot = SIMD8<Double>()
+    var tail = GradientSums()
+
+    var total: GradientSums { GradientSums(sum: sum.sum() + tail.sum, dot: dot.sum() + tail.dot) }
+  }
+
+  /// Starts `accumulators[c]` afresh for each of `channels` and adds their values `range`
+  /// in memory order: the chunk's planes of one sample, then of the next.
+  private func accumulate<Partial: BatchNormScalar, ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    channels: Range<Int>, range: Range<Int>, into accumulators: UnsafeMutablePointer<ChannelAccumulator>,
+    partial: Partial.Type, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) {
+    for channel in channels { (accumulators + channel).initialize(to: ChannelAccumulator()) }
+    let spatial = shape.spatial
+    var sample = range.lowerBound / spatial
+    var position = range.lowerBound % spatial
+    var remaining = range.count
+    while remaining > 0 {
+      let length = min(spatial - position, remaining)
+      for channel in channels {
+        accumulateRun(
+          channel: channel, offset: (sample * shape.channels + channel) * spatial + position, length: length,
+          into: &accumulators[channel], partial: partial, relu: relu, writesInputGradient: writesInputGradient)
+      }
+      remaining -= length
+      sample += 1
+      position = 0
+    }
+  }
+
+  /// Adds one contiguous run of channel `channel` to its accumulator: `Partial` lanes
+  /// summing 16 values per step (two independent vectors) for up to
+  /// ``partialSumLength`` steps, then into Double.
+  @inline(__always)
+  private func accumulateRun<Partial: BatchNormScalar, ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    channel: Int, offset: Int, length: Int, into accumulator: inout ChannelAccumulator, partial: Partial.Type,
+    relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) {
     let centerScalar = center[channel]
     let scaleScalar = scale[channel]
     let shiftScalar = shift[channel]
@@ -163,50 +251,44 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     let scaleVector = SIMD8<Scalar>(repeating: scaleScalar)
     let shiftVector = SIMD8<Scalar>(repeating: shiftScalar)
     let partialCenter = SIMD8<Partial>(repeating: Partial(centerScalar))
-    var sumVector = SIMD8<Double>()
-    var dotVector = SIMD8<Double>()
-    var tail = GradientSums()
-    forEachChannelsFirstRun(channel: channel, range: range, shape: shape) { offset, length in
-      let values = x + offset
-      let gradients = dy + offset
-      let output = WritesInputGradient.isOn ? dx! + offset : nil
-      /// dy′ at `index` as `Partial` lanes, after writing dy′·scale when frozen.
-      @inline(__always) func gradient(_ index: Int) -> (gradient: SIMD8<Partial>, value: SIMD8<Partial>) {
-        let value = values.loadVector(at: index)
-        let maskedGradient = masked(
-          gradients.loadVector(at: index), value, center: centerVector, scale: scaleVector, shift: shiftVector,
-          relu: relu)
-        if WritesInputGradient.isOn { output!.storeVector(maskedGradient * scaleVector, at: index) }
-        return (SIMD8<Partial>(maskedGradient), SIMD8<Partial>(value))
-      }
-      var index = 0
-      while index + 16 <= length {
-        let runEnd = min(length, index + 16 * partialSumLength)
-        var sum0 = SIMD8<Partial>(), sum1 = SIMD8<Partial>()
-        var dot0 = SIMD8<Partial>(), dot1 = SIMD8<Partial>()
-        while index + 16 <= runEnd {
-          let first = gradient(index)
-          let second = gradient(index + 8)
-          sum0 += first.gradient
-          sum1 += second.gradient
-          dot0 += first.gradient * (first.value - partialCenter)
-          dot1 += second.gradient * (second.value - partialCenter)
-          index += 16
-        }
-        sumVector += SIMD8<Double>(sum0) + SIMD8<Double>(sum1)
-        dotVector += SIMD8<Double>(dot0) + SIMD8<Double>(dot1)
-      }
-      while index < length {
-        let maskedGradient = masked(
-          gradients[index], values[index], center: centerScalar, scale: scaleScalar, shift: shiftScalar, relu: ReLU.isOn)
-        if WritesInputGradient.isOn { output![index] = maskedGradient * scaleScalar }
-        let gradient = Double(maskedGradient)
-        tail.sum += gradient
-        tail.dot += gradient * (Double(values[index]) - Double(centerScalar))
-        index += 1
-      }
+    let values = x + offset
+    let gradients = dy + offset
+    let output = WritesInputGradient.isOn ? dx! + offset : nil
+    /// dy′ at `index` as `Partial` lanes, after writing dy′·scale when frozen.
+    @inline(__always) func gradient(_ index: Int) -> (gradient: SIMD8<Partial>, value: SIMD8<Partial>) {
+      let value = values.loadVector(at: index)
+      let maskedGradient = masked(
+        gradients.loadVector(at: index), value, center: centerVector, scale: scaleVector, shift: shiftVector,
+        relu: relu)
+      if WritesInputGradient.isOn { output!.storeVector(maskedGradient * scaleVector, at: index) }
+      return (SIMD8<Partial>(maskedGradient), SIMD8<Partial>(value))
     }
-    return GradientSums(sum: sumVector.sum() + tail.sum, dot: dotVector.sum() + tail.dot)
+    var index = 0
+    while index + 16 <= length {
+      let runEnd = min(length, index + 16 * partialSumLength)
+      var sum0 = SIMD8<Partial>(), sum1 = SIMD8<Partial>()
+      var dot0 = SIMD8<Partial>(), dot1 = SIMD8<Partial>()
+      while index + 16 <= runEnd {
+        let first = gradient(index)
+        let second = gradient(index + 8)
+        sum0 += first.gradient
+        sum1 += second.gradient
+        dot0 += first.gradient * (first.value - partialCenter)
+        dot1 += second.gradient * (second.value - partialCenter)
+        index += 16
+      }
+      accumulator.sum += SIMD8<Double>(sum0) + SIMD8<Double>(sum1)
+      accumulator.dot += SIMD8<Double>(dot0) + SIMD8<Double>(dot1)
+    }
+    while index < length {
+      let maskedGradient = masked(
+        gradients[index], values[index], center: centerScalar, scale: scaleScalar, shift: shiftScalar, relu: ReLU.isOn)
+      if WritesInputGradient.isOn { output![index] = maskedGradient * scaleScalar }
+      let gradient = Double(maskedGradient)
+      accumulator.tail.sum += gradient
+      accumulator.tail.dot += gradient * (Double(values[index]) - Double(centerScalar))
+      index += 1
+    }
   }
 
   // MARK: Channels-last

@@ -73,6 +73,30 @@ struct ReferenceBatchNorm {
     return y
   }
 
+  /// Backward with frozen statistics (inference): y is affine in x, so
+  /// dx = dy′·γ/√(Var + ε), dβ = Σdy′ and dγ = Σdy′·(x − E[x])/√(Var + ε).
+  func frozenBackward(
+    _ dy: [Double], _ x: [Double], _ shape: BatchNormShape, mean: [Double], variance: [Double]
+  ) -> (dx: [Double], dgamma: [Double], dbeta: [Double]) {
+    let y = inferenceForward(x, shape, mean: mean, variance: variance)
+    var dx = [Double](repeating: 0, count: x.count)
+    var dgamma = [Double](repeating: 0, count: shape.channels)
+    var dbeta = [Double](repeating: 0, count: shape.channels)
+    for sample in 0..<shape.batch {
+      for channel in 0..<shape.channels {
+        let deviation = (variance[channel] + epsilon).squareRoot()
+        for position in 0..<shape.spatial {
+          let offset = shape.offset(sample, channel, position)
+          let masked = relu && y[offset] <= 0 ? 0 : dy[offset]
+          dx[offset] = masked * gamma[channel] / deviation
+          dbeta[channel] += masked
+          dgamma[channel] += masked * (x[offset] - mean[channel]) / deviation
+        }
+      }
+    }
+    return (dx, dgamma, dbeta)
+  }
+
   /// Training backward from the paper's §3 formulas (r and d constants, ReLU masked).
   func trainingBackward(
     _ dy: [Double], _ x: [Double], _ shape: BatchNormShape, groups: [Range<Int>]? = nil
