@@ -63,25 +63,24 @@ extension BatchNorm {
         }
         : [GradientSums](repeating: GradientSums(), count: channels)
       let channelRange = index * channels..<(index + 1) * channels
-      let inverse = context.inverseStandardDeviation[channelRange]
-      let groupGradients = parameterGradients(
-        sums, inverseStandardDeviation: inverse,
-        renormalization: context.renormalization.map { ($0.r[channelRange], $0.d[channelRange]) })
+      let needsInputCoefficients = !fusesInputGradient && !channelBlocked
+      let groupGradients = channelGradients(
+        sums, inverseStandardDeviation: context.inverseStandardDeviation[channelRange],
+        renormalization: context.renormalization.map { ($0.r[channelRange], $0.d[channelRange]) },
+        inputGradient: needsInputCoefficients
+          ? (forward, context.usesBatchStatistics ? 1 / Double(groupShape.valuesPerChannel) : 0) : nil)
       if index == 0 {
-        (scaleGradient, shiftGradient) = groupGradients
+        (scaleGradient, shiftGradient) = (groupGradients.scale, groupGradients.shift)
       } else {
         for channel in 0..<channels {
           scaleGradient[channel] += groupGradients.scale[channel]
           shiftGradient[channel] += groupGradients.shift[channel]
         }
       }
-      if !fusesInputGradient && !channelBlocked {
+      if let coefficients = groupGradients.inputCoefficients {
         computeInputGradient(
           input: groupInput, gradOutput: groupGradOutput, shape: groupShape, forward: forward,
-          activation: context.activation,
-          coefficients: inputGradientCoefficients(
-            forward: forward, sums: sums, inverseStandardDeviation: inverse,
-            centered: context.usesBatchStatistics, count: groupShape.valuesPerChannel),
+          activation: context.activation, coefficients: coefficients,
           usesBatchStatistics: context.usesBatchStatistics, gradInput: groupGradInput)
       }
     }
@@ -90,78 +89,75 @@ extension BatchNorm {
       scale: perChannel(channels) { Scalar(scaleGradient[$0]) }, shift: perChannel(channels) { Scalar(shiftGradient[$0]) })
   }
 
-  /// One group's dβ = S and dγ = r·P/σ_B + d·S (r = 1, d = 0 without Batch
-  /// Renormalization), with S = Σdy′ and P = Σdy′·(x − µ_B). Split over threads by
-  /// channel ranges for wide layers.
-  private func parameterGradients(
+  /// One group's per-channel results from its sums S = Σdy′ and P = Σdy′·(x − µ_B), in one
+  /// pass over the channels, split over threads for wide layers: dβ = S and
+  /// dγ = r·P/σ_B + d·S (r = 1, d = 0 without Batch Renormalization), and, when
+  /// `inputGradient` gives the forward coefficients and 1/m (0 when frozen), the input
+  /// gradient's coefficients (``inputGradientCoefficients(scale:inverse:sums:reciprocalCount:)``;
+  /// frozen: gradCenterScale and gradShift are ±0, or NaN from non-finite sums, and never
+  /// read, as the frozen kernel uses gradScale only).
+  private func channelGradients(
     _ sums: [GradientSums], inverseStandardDeviation: ArraySlice<Scalar>,
-    renormalization: (r: ArraySlice<Scalar>, d: ArraySlice<Scalar>)?
-  ) -> (scale: [Double], shift: [Double]) {
+    renormalization: (r: ArraySlice<Scalar>, d: ArraySlice<Scalar>)?,
+    inputGradient: (forward: ChannelCoefficients<Scalar>, reciprocalCount: Double)?
+  ) -> (scale: [Double], shift: [Double], inputCoefficients: InputGradientCoefficients<Scalar>?) {
     // Buffer pointers, not array subscripts: no bounds checks, so the loops vectorize. This
-    // is safe: every array holds `channels` values (backward's guard checked the context),
-    // and each range writes only its own channels.
+    // is safe: every array and row holds `channels` values (backward's guard checked the
+    // context, the kernels made `channels` sums), and each range writes only its own channels.
     let r = renormalization?.r ?? [], d = renormalization?.d ?? []
-    var shift: [Double] = []
-    let scale = [Double](unsafeUninitializedCapacity: channels) { scale, initialized in
-      shift = [Double](unsafeUninitializedCapacity: channels) { shift, initialized in
-        sums.withUnsafeBufferPointer { sums in
-          inverseStandardDeviation.withUnsafeBufferPointer { inverse in
-            r.withUnsafeBufferPointer { r in
-              d.withUnsafeBufferPointer { d in
-                let sums = sums.baseAddress!, inverse = inverse.baseAddress!
-                let scale = scale.baseAddress!, shift = shift.baseAddress!
-                parallelForChannels(channels, costPerChannel: 8) { range in
-                  for channel in range { shift[channel] = sums[channel].sum }
-                  // (An empty array's buffer may still have a base address: test the count.)
-                  if !r.isEmpty, let r = r.baseAddress, let d = d.baseAddress {
-                    for channel in range {
-                      scale[channel] =
-                        Double(r[channel]) * Double(inverse[channel]) * sums[channel].dot + Double(d[channel]) * sums[channel].sum
+    let forwardTable = inputGradient?.forward.storage ?? []
+    let reciprocalCount = inputGradient?.reciprocalCount ?? 0
+    /// Fills dγ and dβ, and the coefficient table when there is one.
+    func compute(into table: UnsafeMutablePointer<Scalar>?) -> (scale: [Double], shift: [Double]) {
+      var shift: [Double] = []
+      let scale = [Double](unsafeUninitializedCapacity: channels) { scale, initialized in
+        shift = [Double](unsafeUninitializedCapacity: channels) { shift, initialized in
+          sums.withUnsafeBufferPointer { sums in
+            inverseStandardDeviation.withUnsafeBufferPointer { inverse in
+              r.withUnsafeBufferPointer { r in
+                d.withUnsafeBufferPointer { d in
+                  forwardTable.withUnsafeBufferPointer { forwardTable in
+                    let sums = sums.baseAddress!, inverse = inverse.baseAddress!
+                    let scale = scale.baseAddress!, shift = shift.baseAddress!
+                    // (An empty array's buffer may still have a base address: test the count.)
+                    let factors = r.isEmpty ? nil : (r: r.baseAddress!, d: d.baseAddress!)
+                    let forwardScale = forwardTable.isEmpty ? nil : forwardTable.baseAddress! + channels
+                    parallelForChannels(channels, costPerChannel: 8) { range in
+                      for channel in range { shift[channel] = sums[channel].sum }
+                      if let (r, d) = factors {
+                        for channel in range {
+                          scale[channel] =
+                            Double(r[channel]) * Double(inverse[channel]) * sums[channel].dot + Double(d[channel]) * sums[channel].sum
+                        }
+                      } else {
+                        for channel in range { scale[channel] = Double(inverse[channel]) * sums[channel].dot }
+                      }
+                      guard let table, let forwardScale else { return }
+                      let gradScale = table, gradCenterScale = table + channels, gradShift = table + 2 * channels
+                      for channel in range {
+                        (gradScale[channel], gradCenterScale[channel], gradShift[channel]) = inputGradientCoefficients(
+                          scale: forwardScale[channel], inverse: Double(inverse[channel]), sums: sums[channel],
+                          reciprocalCount: reciprocalCount)
+                      }
                     }
-                  } else {
-                    for channel in range { scale[channel] = Double(inverse[channel]) * sums[channel].dot }
                   }
                 }
               }
             }
           }
+          initialized = channels
         }
         initialized = channels
       }
-      initialized = channels
+      return (scale, shift)
     }
-    return (scale, shift)
-  }
-
-  /// The input gradient's coefficients for one group of m values per channel, with
-  /// a = forward scale: gradScale = a; with batch statistics also
-  /// gradCenterScale = −a·P/(m·σ_B²) and gradShift = −a·S/m (frozen: ±0, or NaN from
-  /// non-finite sums, and never read: the frozen kernel uses gradScale only). Split over
-  /// threads by channel ranges for wide layers.
-  private func inputGradientCoefficients(
-    forward: ChannelCoefficients<Scalar>, sums: [GradientSums], inverseStandardDeviation: ArraySlice<Scalar>,
-    centered: Bool, count: Int
-  ) -> InputGradientCoefficients<Scalar> {
-    // 1/m, or 0 when frozen: a factor rather than a branch, so the loop vectorizes. This is
-    // safe: sums, inverse and the scale row hold `channels` values, the table 3·C.
-    let reciprocalCount = centered ? 1 / Double(count) : 0
-    return sums.withUnsafeBufferPointer { sums in
-      inverseStandardDeviation.withUnsafeBufferPointer { inverse in
-        forward.withTable { forwardTable in
-          InputGradientCoefficients(channels: channels) { table in
-            let sums = sums.baseAddress!, inverse = inverse.baseAddress!, scale = forwardTable + channels
-            let gradScale = table, gradCenterScale = table + channels, gradShift = table + 2 * channels
-            parallelForChannels(channels, costPerChannel: 8) { range in
-              for channel in range {
-                (gradScale[channel], gradCenterScale[channel], gradShift[channel]) = inputGradientCoefficients(
-                  scale: scale[channel], inverse: Double(inverse[channel]), sums: sums[channel],
-                  reciprocalCount: reciprocalCount)
-              }
-            }
-          }
-        }
-      }
+    guard inputGradient != nil else {
+      let (scale, shift) = compute(into: nil)
+      return (scale, shift, nil)
     }
+    var gradients: (scale: [Double], shift: [Double]) = ([], [])
+    let coefficients = InputGradientCoefficients<Scalar>(channels: channels) { table in gradients = compute(into: table) }
+    return (gradients.scale, gradients.shift, coefficients)
   }
 
   /// One channel's (gradScale, gradCenterScale, gradShift) = (a, −a·P·σ⁻²/m, −a·S/m).

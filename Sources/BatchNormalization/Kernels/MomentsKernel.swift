@@ -196,7 +196,7 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar>(
     func blockSums(_ column: Int) -> ShiftedSums {
       ShiftedSums(count: rows.count, shift: Double(firstRow[column]), sum: sums[column], squares: squares[column])
     }
-    if Scalar.self == Float.self {
+    if Scalar.self == Float.self && rows.count >= minimumRowsForFloatSums {
       channelsLastBlockSums(
         base, rows: rows, channels: channels, stride: stride, rowsPerStep: rowsPerStep, sums: sums, squares: squares,
         partial: Scalar.self)

@@ -55,6 +55,13 @@ let channelsLastBlockLength = 65_536
 /// accumulators (3 × 512 × 8 B = 12 KiB) stay in L1.
 let channelsLastChunkWidth = 512
 
+/// A channels-last block of Float values with fewer rows than this takes its statistics in
+/// Double from the start, skipping the Float run sums and the check that they kept their
+/// digits: with a handful of rows per column (2x8192) the check cost as much as the sums
+/// (training forward −4 %). A function of the block's rows, so of the shape. (The gradient
+/// sums keep the Float attempt: their Double pass was slower there, 20 → 22 µs.)
+let minimumRowsForFloatSums = 8
+
 /// What one column of a channels-last block costs besides its rows, counted in rows, for
 /// the parallel loops' cost estimates: zeroing its sums, converting and storing them, and
 /// checking them, about as much as eight rows of loads and adds. With few rows and many
