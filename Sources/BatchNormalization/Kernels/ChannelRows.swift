@@ -1,6 +1,6 @@
 /// Three rows of per-channel values stored back to back in one array (row k of channel c
-/// at k·C + c): written in one pass over the channels, read by the kernels through one
-/// pointer, and never concatenated or copied per call.
+/// at k·C + c): written in place (by channel ranges, over threads for wide layers), read by
+/// the kernels through one pointer, and never concatenated or copied per call.
 ///
 /// ``ChannelCoefficients`` rows: center, scale, shift. ``InputGradientCoefficients``
 /// rows: gradScale, gradCenterScale, gradShift.
@@ -9,24 +9,6 @@ struct ChannelRows<Scalar: BatchNormScalar> {
   let channels: Int
   /// The three rows, `3 × channels` values.
   let storage: [Scalar]
-
-  /// Fills the rows in place (no `append`, which stores the count after every element):
-  /// `value(c)` gives channel c's three entries.
-  @inline(__always)
-  init(channels: Int, _ value: (_ channel: Int) -> (Scalar, Scalar, Scalar)) {
-    self.channels = channels
-    storage = [Scalar](unsafeUninitializedCapacity: 3 * channels) { buffer, initialized in
-      // This is safe: the buffer holds 3·channels values, and each row gets `channels`.
-      let first = buffer.baseAddress!, second = first + channels, third = second + channels
-      for channel in 0..<channels {
-        let (firstValue, secondValue, thirdValue) = value(channel)
-        (first + channel).initialize(to: firstValue)
-        (second + channel).initialize(to: secondValue)
-        (third + channel).initialize(to: thirdValue)
-      }
-      initialized = 3 * channels
-    }
-  }
 
   /// Rows whose 3·C values `fill` writes through the pointer it is given (row k of channel
   /// c at k·C + c). `fill` must write every one of them.
