@@ -16,8 +16,11 @@ let package = Package(
   ],
   targets: [
     // MARK: Implementation
-    // The core: kernels, statistics, state, modes, variants. Standard library and Dispatch only.
-    .target(name: "BatchNormalization"),
+    // Streaming (non-temporal) stores as clang builtins in a header: no library.
+    .target(name: "CStreamingStores"),
+    // The core: kernels, statistics, state, modes, variants. Standard library, Dispatch and
+    // the header above only.
+    .target(name: "BatchNormalization", dependencies: ["CStreamingStores"]),
     // NPY and safetensors files, written atomically. Foundation only.
     .target(name: "FileFormats"),
     // zlib, the system library (Debian's zlib1g-dev), for gzip.

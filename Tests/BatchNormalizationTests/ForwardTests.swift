@@ -84,6 +84,44 @@ let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
     #expect(!context.usesBatchStatistics)
   }
 
+  /// A batch larger than 32 MiB (input and output) is written with streaming stores, in
+  /// whole 64-byte lines between ordinary stores at each plane's ends. Into an output that
+  /// starts 4 bytes past a line, with odd planes, every value must equal what a batch of
+  /// one channel at a time (small enough for ordinary stores) gives, bit for bit.
+  @Test func streamingStoresWriteWhatOrdinaryStoresWrite() throws {
+    let shape = try BatchNormShape(dimensions: [1, 2, 1499, 1501])
+    var generator = SplitMix64(seed: 13)
+    let x: [Float] = generator.gaussians(shape.elementCount)
+    var layer = try BatchNorm<Float>(channels: 2, configuration: .init(activation: .relu))
+    layer.scale = [1.5, 0.75]
+    layer.shift = [0.25, -0.5]
+    layer.runningStatistics = RunningStatistics(mean: [0.5, -1], variance: [2, 0.5])
+    // One Float more, so that the output can start 4 bytes after the array's first value.
+    var buffer = [Float](repeating: .nan, count: shape.elementCount + 1)
+    try x.withUnsafeBufferPointer { x in
+      try buffer.withUnsafeMutableBufferPointer { buffer in
+        _ = try layer.forward(
+          x, shape: shape, mode: .inference, into: UnsafeMutableBufferPointer(rebasing: buffer[1...]))
+      }
+    }
+    #expect(buffer[0].isNaN, "nothing may be written before the output")
+    let plane = shape.spatial
+    for channel in 0..<2 {
+      var single = try BatchNorm<Float>(channels: 1, configuration: .init(activation: .relu))
+      single.scale = [layer.scale[channel]]
+      single.shift = [layer.shift[channel]]
+      single.runningStatistics = RunningStatistics(
+        mean: [layer.runningStatistics.mean[channel]], variance: [layer.runningStatistics.variance[channel]])
+      let (expected, _) = try single.forward(
+        Array(x[channel * plane..<(channel + 1) * plane]), shape: BatchNormShape(batch: 1, channels: 1, spatial: plane),
+        mode: .inference)
+      // Counted, not compared as arrays: a failure then prints one number, not two million.
+      let written = buffer[1 + channel * plane..<1 + (channel + 1) * plane]
+      let differing = zip(written, expected).count { $0.bitPattern != $1.bitPattern }
+      #expect(differing == 0, "channel \(channel): \(differing) of \(plane) values differ")
+    }
+  }
+
   @Test func batchStatisticsModeLeavesRunningStatisticsAlone() throws {
     let shape = try BatchNormShape(dimensions: [6, 4, 3])
     var generator = SplitMix64(seed: 9)
