@@ -63,6 +63,37 @@ import Testing
     #expect(maximumDifference(parameters.scale, expected.dgamma) <= tolerance * Double(shape.valuesPerChannel))
   }
 
+  /// The input gradient of a batch larger than 32 MiB is written with streaming stores
+  /// (second pass of two-pass backward: two samples, 13 403-value planes). A channel's dx
+  /// depends only on that channel, so each half of the channels, small enough for ordinary
+  /// stores, must give the same values bit for bit.
+  @Test func streamingStoresWriteTheSameInputGradient() throws {
+    let (batch, channels, spatial) = (2, 160, 13_403)
+    var generator = SplitMix64(seed: 45)
+    let x: [Float] = generator.gaussians(batch * channels * spatial)
+    let dy: [Float] = generator.gaussians(batch * channels * spatial)
+    /// dx of channels `range` alone, as a batch of their planes.
+    func inputGradient(_ range: Range<Int>) throws -> [Float] {
+      func planes(_ values: [Float]) -> [Float] {
+        (0..<batch).flatMap { sample in values[(sample * channels + range.lowerBound) * spatial..<(sample * channels + range.upperBound) * spatial] }
+      }
+      let shape = try BatchNormShape(batch: batch, channels: range.count, spatial: spatial)
+      var layer = try BatchNorm<Float>(channels: range.count)
+      let (_, context) = try layer.forward(planes(x), shape: shape, mode: .training)
+      return try layer.backward(planes(dy), input: planes(x), context: context).gradInput
+    }
+    let whole = try inputGradient(0..<channels)
+    let halves = [try inputGradient(0..<80), try inputGradient(80..<160)]
+    for (index, half) in halves.enumerated() {
+      let range = index * 80..<(index + 1) * 80
+      let expected = (0..<batch).flatMap { sample in half[sample * 80 * spatial..<(sample + 1) * 80 * spatial] }
+      let written = (0..<batch).flatMap { sample in whole[(sample * channels + range.lowerBound) * spatial..<(sample * channels + range.upperBound) * spatial] }
+      // Counted, not compared as arrays: a failure then prints one number, not millions.
+      let differing = zip(written, expected).count { $0.bitPattern != $1.bitPattern }
+      #expect(differing == 0, "channels \(range): \(differing) values differ")
+    }
+  }
+
   /// dy ≈ 1e30 and x − µ ≈ 1e10: the products dy·(x − µ) ≈ 1e40 overflow Float, so the
   /// Float run sums must be summed again in Double; the gradients themselves fit.
   @Test(arguments: [ChannelLayout.channelsFirst, .channelsLast])

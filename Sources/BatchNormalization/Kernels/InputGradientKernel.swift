@@ -1,3 +1,5 @@
+import CStreamingStores
+
 /// Per-channel coefficients of the input gradient
 /// dx = dy′·gradScale + (x − center)·gradCenterScale + gradShift,
 /// where dy′ is dy masked by the fused activation.
@@ -82,13 +84,22 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
     switch shape.kernelLayout {
     case .channelsFirst:
       let spatial = shape.spatial
+      let streams = streamsOutput(shape, scalar: Scalar.self)
       parallelFor(shape.batch * shape.channels, costPerItem: 2 * spatial) { planes in
         for plane in planes {
           let offset = plane * spatial
-          Self.run(
-            x + offset, dy + offset, dx + offset, length: spatial, coefficients: planeCoefficients(plane % shape.channels),
-            relu: relu, centered: centered)
+          let coefficients = planeCoefficients(plane % shape.channels)
+          if streams {
+            Self.run(
+              x + offset, dy + offset, dx + offset, length: spatial, coefficients: coefficients, relu: relu,
+              centered: centered, streams: SwitchOn.self)
+          } else {
+            Self.run(
+              x + offset, dy + offset, dx + offset, length: spatial, coefficients: coefficients, relu: relu,
+              centered: centered, streams: SwitchOff.self)
+          }
         }
+        if streams { bn_stream_fence() }
       }
     case .channelsLast:
       parallelFor(shape.valuesPerChannel, costPerItem: 2 * channels) { rows in
@@ -121,32 +132,28 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
     return gradient * gradScale + (x - center) * gradCenterScale + gradShift
   }
 
-  /// A channels-first plane: one channel's coefficients for the whole run.
+  /// A channels-first plane: one channel's coefficients for the whole run, written with
+  /// streaming stores when `Streams` is on (``writeRun(into:length:streams:vector:value:)``).
   @inline(__always)
-  static func run<ReLU: KernelSwitch, Centered: KernelSwitch>(
+  static func run<ReLU: KernelSwitch, Centered: KernelSwitch, Streams: KernelSwitch>(
     _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
-    length: Int, coefficients: ChannelInputGradientCoefficients<Scalar>, relu: ReLU.Type, centered: Centered.Type
+    length: Int, coefficients: ChannelInputGradientCoefficients<Scalar>, relu: ReLU.Type, centered: Centered.Type,
+    streams: Streams.Type = SwitchOff.self
   ) {
     let center = SIMD8(repeating: coefficients.center), scale = SIMD8(repeating: coefficients.scale)
     let shift = SIMD8(repeating: coefficients.shift), gradScale = SIMD8(repeating: coefficients.gradScale)
     let gradCenterScale = SIMD8(repeating: coefficients.gradCenterScale)
     let gradShift = SIMD8(repeating: coefficients.gradShift)
-    var index = 0
-    while index + 8 <= length {
-      dx.storeVector(
-        value(
-          x.loadVector(at: index), dy.loadVector(at: index), center: center, scale: scale, shift: shift,
-          gradScale: gradScale, gradCenterScale: gradCenterScale, gradShift: gradShift, relu: relu, centered: centered),
-        at: index)
-      index += 8
-    }
-    while index < length {
-      dx[index] = value(
+    writeRun(into: dx, length: length, streams: streams) { index in
+      value(
+        x.loadVector(at: index), dy.loadVector(at: index), center: center, scale: scale, shift: shift,
+        gradScale: gradScale, gradCenterScale: gradCenterScale, gradShift: gradShift, relu: relu, centered: centered)
+    } value: { index in
+      value(
         SIMD2(x[index], 0), SIMD2(dy[index], 0), center: center.lowHalf.lowHalf, scale: scale.lowHalf.lowHalf,
         shift: shift.lowHalf.lowHalf, gradScale: gradScale.lowHalf.lowHalf,
         gradCenterScale: gradCenterScale.lowHalf.lowHalf, gradShift: gradShift.lowHalf.lowHalf,
         relu: relu, centered: centered)[0]
-      index += 1
     }
   }
 

@@ -12,7 +12,7 @@ typealias ChannelCoefficients<Scalar: BatchNormScalar> = ChannelRows<Scalar>
 
 /// Writes y = (x − center[c])·scale[c] + shift[c] (then max(0, y) for `.relu`). A Float
 /// output too large for the cache is written with streaming stores
-/// (``streamsOutput(_:scalar:)``).
+/// (``streamsOutput(_:scalar:)``, ``writeRun(into:length:streams:vector:value:)``).
 func normalize<Scalar: BatchNormScalar>(
   input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
   coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation, output: UnsafeMutableBufferPointer<Scalar>
@@ -53,12 +53,12 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
           let centerVector = SIMD8<Scalar>(repeating: center[channel])
           let scaleVector = SIMD8<Scalar>(repeating: scale[channel])
           let shiftVector = SIMD8<Scalar>(repeating: shift[channel])
-          Self.write(
-            into: destination + plane * spatial, length: spatial, relu: relu, streams: streams
-          ) { index in
-            (source.loadVector(at: plane * spatial + index) - centerVector) * scaleVector + shiftVector
+          writeRun(into: destination + plane * spatial, length: spatial, streams: streams) { index in
+            let value = (source.loadVector(at: plane * spatial + index) - centerVector) * scaleVector + shiftVector
+            return ReLU.isOn ? value.replacing(with: 0, where: value .<= 0) : value
           } value: { index in
-            (source[plane * spatial + index] - center[channel]) * scale[channel] + shift[channel]
+            let value = (source[plane * spatial + index] - center[channel]) * scale[channel] + shift[channel]
+            return ReLU.isOn && value <= 0 ? 0 : value
           }
         }
         if Streams.isOn { bn_stream_fence() }
@@ -89,64 +89,5 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
       column += 1
     }
   }
-
-  /// Writes `length` values, eight at a time from `vector(index)` and one at a time from
-  /// `value(index)`, with max(0, ·) when `ReLU` is on. With `Streams` on (Float only), the
-  /// whole 64-byte lines of the destination are written with streaming stores and the
-  /// partial lines at either end with ordinary ones: a line written both ways would be
-  /// read in and flushed again (one 256-byte row at a time, that was 1.4× slower).
-  @inline(__always)
-  static func write<ReLU: KernelSwitch, Streams: KernelSwitch>(
-    into destination: UnsafeMutablePointer<Scalar>, length: Int, relu: ReLU.Type, streams: Streams.Type,
-    vector: (Int) -> SIMD8<Scalar>, value: (Int) -> Scalar
-  ) {
-    @inline(__always) func scalar(_ index: Int) {
-      let result = value(index)
-      destination[index] = ReLU.isOn && result <= 0 ? 0 : result
-    }
-    @inline(__always) func eight(_ index: Int) -> SIMD8<Scalar> {
-      var result = vector(index)
-      if ReLU.isOn { result.replace(with: 0, where: result .<= 0) }
-      return result
-    }
-    var index = 0
-    if Streams.isOn, Scalar.self == Float.self {
-      // Floats up to the first line boundary, then whole lines of 16 Floats.
-      let head = min(length, ((64 - Int(bitPattern: destination) & 63) & 63) / MemoryLayout<Float>.stride)
-      while index < head {
-        scalar(index)
-        index += 1
-      }
-      let linesEnd = head + (length - head) / 16 * 16
-      while index < linesEnd {
-        // This is safe: destination + index is 32-byte aligned (a line start, or its middle)
-        // and its eight values lie inside the buffer (index + 8 ≤ linesEnd ≤ length).
-        bn_stream_store_float8(
-          UnsafeMutableRawPointer(destination + index).assumingMemoryBound(to: Float.self),
-          unsafeBitCast(eight(index), to: SIMD8<Float>.self))
-        index += 8
-      }
-    }
-    while index + 8 <= length {
-      destination.storeVector(eight(index), at: index)
-      index += 8
-    }
-    while index < length {
-      scalar(index)
-      index += 1
-    }
-  }
 }
 
-/// Whether normalize writes its output with streaming stores: a channels-first Float
-/// batch whose input and output together exceed 32 MiB, the last-level cache of the
-/// machine measured (so the output would not stay in the cache anyway), with planes of at
-/// least 1024 values (32x32 and up), so that the partial lines at the ends of each plane
-/// stay few. (Channels-last rows are written with ordinary stores.) Writing past the cache saves reading each line in
-/// before overwriting it, a third of the traffic of y = a·x + b (a C loop over
-/// 32x64x56x56: 811–917 µs with ordinary stores, 673–714 with streaming ones). Smaller
-/// outputs stay in the cache for the next layer to read.
-func streamsOutput<Scalar>(_ shape: BatchNormShape, scalar: Scalar.Type) -> Bool {
-  Scalar.self == Float.self && shape.kernelLayout == .channelsFirst && shape.spatial >= 1024
-    && 2 * shape.elementCount * MemoryLayout<Scalar>.size > 32 << 20
-}
