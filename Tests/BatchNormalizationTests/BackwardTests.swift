@@ -88,8 +88,7 @@ import Testing
       let range = index * 80..<(index + 1) * 80
       let expected = (0..<batch).flatMap { sample in half[sample * 80 * spatial..<(sample + 1) * 80 * spatial] }
       let written = (0..<batch).flatMap { sample in whole[(sample * channels + range.lowerBound) * spatial..<(sample * channels + range.upperBound) * spatial] }
-      // Counted, not compared as arrays: a failure then prints one number, not millions.
-      let differing = zip(written, expected).count { $0.bitPattern != $1.bitPattern }
+      let differing = bitDifferences(written, expected)
       #expect(differing == 0, "channels \(range): \(differing) values differ")
     }
   }

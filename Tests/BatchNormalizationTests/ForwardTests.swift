@@ -115,9 +115,7 @@ let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
       let (expected, _) = try single.forward(
         Array(x[channel * plane..<(channel + 1) * plane]), shape: BatchNormShape(batch: 1, channels: 1, spatial: plane),
         mode: .inference)
-      // Counted, not compared as arrays: a failure then prints one number, not two million.
-      let written = buffer[1 + channel * plane..<1 + (channel + 1) * plane]
-      let differing = zip(written, expected).count { $0.bitPattern != $1.bitPattern }
+      let differing = bitDifferences(buffer[1 + channel * plane..<1 + (channel + 1) * plane], expected)
       #expect(differing == 0, "channel \(channel): \(differing) of \(plane) values differ")
     }
   }

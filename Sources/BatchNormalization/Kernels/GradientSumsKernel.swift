@@ -8,7 +8,6 @@ struct GradientSums: Hashable {
     lhs.sum += rhs.sum
     lhs.dot += rhs.dot
   }
-
 }
 
 /// Σ dy′ and Σ dy′·(x − center) per channel, in one pass over x and dy, blocked and
@@ -219,20 +218,13 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     partial: Partial.Type, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
   ) {
     for channel in channels { (accumulators + channel).initialize(to: ChannelAccumulator()) }
-    let spatial = shape.spatial
-    var sample = range.lowerBound / spatial
-    var position = range.lowerBound % spatial
-    var remaining = range.count
-    while remaining > 0 {
-      let length = min(spatial - position, remaining)
+    // The first channel's runs; the others' planes follow it within each sample, S apart.
+    forEachChannelsFirstRun(channel: channels.lowerBound, range: range, shape: shape) { offset, length in
       for channel in channels {
         accumulateRun(
-          channel: channel, offset: (sample * shape.channels + channel) * spatial + position, length: length,
+          channel: channel, offset: offset + (channel - channels.lowerBound) * shape.spatial, length: length,
           into: &accumulators[channel], partial: partial, relu: relu, writesInputGradient: writesInputGradient)
       }
-      remaining -= length
-      sample += 1
-      position = 0
     }
   }
 

@@ -26,6 +26,13 @@ func maximumRelativeDifference<A: BinaryFloatingPoint, B: BinaryFloatingPoint>(_
 
 func doubles<Scalar: BinaryFloatingPoint>(_ values: [Scalar]) -> [Double] { values.map { Double($0) } }
 
+/// How many positions hold different bits (the sign of zero and NaN payloads count), plus
+/// the values one side has beyond the other. A count rather than an array comparison, so
+/// that a failure on millions of values prints one number.
+func bitDifferences<A: Collection<Float>, B: Collection<Float>>(_ a: A, _ b: B) -> Int {
+  zip(a, b).count { $0.bitPattern != $1.bitPattern } + abs(a.count - b.count)
+}
+
 /// The element types every kernel test runs for.
 enum ScalarKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
   case float, double

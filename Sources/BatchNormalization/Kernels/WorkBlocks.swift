@@ -1,0 +1,110 @@
+// How the kernels cut their work: reduction blocks, channel chunks and row steps, the
+// rules that choose them from the shape (never from the thread count, so results are the
+// same for every thread count), and the loops that walk them.
+
+/// The length of one channels-first reduction block, in elements (channels-last:
+/// ``channelsLastBlockLength``). Statistics and gradient sums are computed per block and
+/// merged in block order, so the result is the same for every
+/// thread count. A constant, never derived from the thread count.
+let reductionBlockLength = 16_384
+
+/// The length of one channels-last reduction block, in elements (rows × C): four times
+/// ``reductionBlockLength``, because every channels-last block pays a setup per column
+/// and leaves a partial per channel to merge (32 bytes each). Measured against 16 384:
+/// training forward 10–20 % faster on 3136x256 and nhwc 64x14x14x256; 262 144 gained
+/// nothing more. A constant, never derived from the thread count.
+let channelsLastBlockLength = 65_536
+
+/// The most channels one channels-last work item reduces at once: its Double
+/// accumulators (3 × 512 × 8 B = 12 KiB) stay in L1.
+let channelsLastChunkWidth = 512
+
+/// A channels-last block of Float values with fewer rows than this takes its statistics in
+/// Double from the start, skipping the Float run sums and the check that they kept their
+/// digits: with a handful of rows per column (2x8192) the check cost as much as the sums
+/// (training forward −4 %). A function of the block's rows, so of the shape. (The gradient
+/// sums keep the Float attempt: their Double pass was slower there, 20 → 22 µs.)
+let minimumRowsForFloatSums = 8
+
+/// What one column of a channels-last block costs besides its rows, counted in rows, for
+/// the parallel loops' cost estimates: zeroing its sums, converting and storing them, and
+/// checking them, about as much as eight rows of loads and adds. With few rows and many
+/// columns (2x8192) this overhead is most of the work.
+let columnCostInRows = 8
+
+/// How many channels one channels-first work item visits together, plane by plane in
+/// memory order (each sample's planes of those channels, then the next sample's): enough
+/// that each stretch holds up to 65 536 values, so the hardware prefetcher streams it,
+/// but at most an eighth of the channels, so that the work still splits over threads.
+/// Reading one channel's planes in turn, 14x14 planes (784 bytes between jumps of C·S·4
+/// bytes) ran at a third of the bandwidth that reading the same bytes in order did; 56x56
+/// planes at two thirds. A function of the shape only; each channel's arithmetic is the
+/// same in any chunk.
+func channelsFirstChunk(_ shape: BatchNormShape) -> Int {
+  max(1, min(65_536 / shape.spatial, (shape.channels + 7) / 8))
+}
+
+/// Whether channels-first backward with batch statistics takes one channel at a time
+/// (its sums, then its dx while its values are still in cache) rather than two passes
+/// in memory order: when a channel's values are one contiguous plane (N = 1) or planes
+/// long enough to stream on their own (from 16 Ki values; 224x224 has 49 Ki). Measured on 2 vCPUs of an
+/// AMD EPYC (1 MiB L2, 32 MiB L3): channel by channel, 1x256x56x56 took 110 µs and
+/// 8x32x224x224 5.2 ms against 164 µs and 5.9 ms in two passes, while 64x256x14x14 took
+/// 2.2 ms against 1.1 ms and 32x64x56x56 3.9 ms against 2.9 ms.
+func backwardBlocksChannels(_ shape: BatchNormShape) -> Bool {
+  shape.batch == 1 || shape.spatial >= 16_384
+}
+
+/// Calls `body(offset, length)` for each contiguous run of channel `channel`'s values
+/// with logical indices `range` (index i = n·S + s), in a channels-first buffer.
+@inline(__always)
+func forEachChannelsFirstRun(
+  channel: Int, range: Range<Int>, shape: BatchNormShape, _ body: (_ offset: Int, _ length: Int) -> Void
+) {
+  var sample = range.lowerBound / shape.spatial
+  var position = range.lowerBound % shape.spatial
+  var remaining = range.count
+  while remaining > 0 {
+    let length = min(shape.spatial - position, remaining)
+    body((sample * shape.channels + channel) * shape.spatial + position, length)
+    remaining -= length
+    sample += 1
+    position = 0
+  }
+}
+
+/// How many rows a channels-last reduction step combines before touching the run
+/// accumulators: two (fewer loads and stores: 5–15 % faster), except for rows of at
+/// least 1 KiB in a tensor beyond 8 MiB. There the two rows are two interleaved streams
+/// from memory, 1 KiB or more apart, and the hardware prefetcher keeps up with one but
+/// not with two (nhwc 64x14x14x256: statistics 1.3×, gradient sums 2× slower with two).
+/// Measured on a 2-vCPU AMD EPYC with 1 MiB L2 and 32 MiB L3. A function of the shape
+/// only, so results stay the same for every thread count.
+func channelsLastRowsPerStep<Scalar>(_ shape: BatchNormShape, scalar: Scalar.Type) -> Int {
+  let size = MemoryLayout<Scalar>.size
+  return shape.channels * size >= 1024 && shape.elementCount * size > 8 << 20 ? 1 : 2
+}
+
+/// The row order of the channels-last reductions: a block's rows in memory order,
+/// `rowsPerStep` at a time, in runs of at most ``partialSumLength`` rows whose partial
+/// sums are then added into Double. Calls `startRun` before each run, `step(row, count)`
+/// for each step (count ≤ rowsPerStep), and `endRun` after each run.
+@inline(__always)
+func forEachRowStep(
+  in rows: Range<Int>, rowsPerStep: Int, startRun: () -> Void, step: (_ row: Int, _ count: Int) -> Void,
+  endRun: () -> Void
+) {
+  var runStart = rows.lowerBound
+  while runStart < rows.upperBound {
+    let runEnd = min(rows.upperBound, runStart + partialSumLength)
+    startRun()
+    var row = runStart
+    while row < runEnd {
+      let count = min(rowsPerStep, runEnd - row)
+      step(row, count)
+      row += count
+    }
+    endRun()
+    runStart = runEnd
+  }
+}
