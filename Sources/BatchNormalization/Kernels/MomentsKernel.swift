@@ -67,82 +67,155 @@ let partialSumLength = 32
 
 // MARK: Channels-first: each (sample, channel) plane is contiguous.
 
+/// Blocks of ``reductionBlockLength`` values per channel, each channel's blocks merged in
+/// order. A work item takes a chunk of channels (``channelsFirstChunk(_:)``) and reads
+/// their planes in memory order, sample by sample, rather than one channel's planes in
+/// turn; each channel's arithmetic is the same in any chunk.
 private func channelsFirstMoments<Scalar: BatchNormScalar>(
   _ base: UnsafePointer<Scalar>, shape: BatchNormShape, into moments: UnsafeMutableBufferPointer<ChannelMoments>
 ) {
+  let channels = shape.channels
   let valuesPerChannel = shape.valuesPerChannel
   let blocksPerChannel = (valuesPerChannel + reductionBlockLength - 1) / reductionBlockLength
-  func block(_ item: Int) -> ChannelMoments {
-    let channel = item / blocksPerChannel
-    let start = (item % blocksPerChannel) * reductionBlockLength
-    let range = start..<min(valuesPerChannel, start + reductionBlockLength)
-    if Scalar.self == Float.self {
-      let sums = channelsFirstBlockSums(base, channel: channel, range: range, shape: shape, partial: Scalar.self)
-      if sums.isReliableInFloat { return sums.moments }
-    }
-    return channelsFirstBlockSums(base, channel: channel, range: range, shape: shape, partial: Double.self).moments
+  let chunkWidth = channelsFirstChunk(shape)
+  let chunks = (channels + chunkWidth - 1) / chunkWidth
+  /// The channels of chunk `chunk`.
+  func chunkChannels(_ chunk: Int) -> Range<Int> { chunk * chunkWidth..<min(channels, (chunk + 1) * chunkWidth) }
+  /// The values of block `block` of every channel.
+  func blockRange(_ block: Int) -> Range<Int> {
+    block * reductionBlockLength..<min(valuesPerChannel, (block + 1) * reductionBlockLength)
   }
   if blocksPerChannel == 1 {
-    parallelFor(shape.channels, costPerItem: valuesPerChannel) { channels in
-      for channel in channels { moments[channel] = block(channel) }
+    parallelFor(chunks, costPerItem: valuesPerChannel * chunkWidth) { chunkRange in
+      for chunk in chunkRange {
+        chunkMoments(
+          base, channels: chunkChannels(chunk), range: 0..<valuesPerChannel, shape: shape,
+          into: moments.baseAddress!, stride: 1)
+      }
     }
     return
   }
-  let partials = [ChannelMoments](unsafeUninitializedCapacity: shape.channels * blocksPerChannel) { buffer, initialized in
-    parallelFor(buffer.count, costPerItem: reductionBlockLength) { items in
-      for item in items { (buffer.baseAddress! + item).initialize(to: block(item)) }
+  // Partials at [channel · blocksPerChannel + block], merged per channel in block order.
+  let partials = [ChannelMoments](unsafeUninitializedCapacity: channels * blocksPerChannel) { buffer, initialized in
+    // Every (channel, block) entry is assigned by exactly one work item (a trivial type).
+    parallelFor(chunks * blocksPerChannel, costPerItem: reductionBlockLength * chunkWidth) { items in
+      for item in items {
+        let block = item % blocksPerChannel
+        chunkMoments(
+          base, channels: chunkChannels(item / blocksPerChannel), range: blockRange(block), shape: shape,
+          into: buffer.baseAddress! + block, stride: blocksPerChannel)
+      }
     }
     initialized = buffer.count
   }
-  for channel in 0..<shape.channels {
+  for channel in 0..<channels {
     var total = ChannelMoments.empty
     for index in channel * blocksPerChannel..<(channel + 1) * blocksPerChannel { total.merge(partials[index]) }
     moments[channel] = total
   }
 }
 
-/// Σv and Σv² of one channel's values `range`, with `Partial` lanes summing 16 values
-/// per step (two independent vectors) for up to ``partialSumLength`` steps.
-private func channelsFirstBlockSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
-  _ base: UnsafePointer<Scalar>, channel: Int, range: Range<Int>, shape: BatchNormShape, partial: Partial.Type
-) -> ShiftedSums {
-  var shift = Scalar.zero
-  forEachChannelsFirstRun(channel: channel, range: range.lowerBound..<range.lowerBound + 1, shape: shape) {
-    offset, _ in shift = base[offset]
+/// The moments of `channels` over their values `range`, at destination[channel · stride]:
+/// Float run sums first for Float input, and Double for each channel whose Float sums
+/// are not reliable (``ShiftedSums/isReliableInFloat``).
+private func chunkMoments<Scalar: BatchNormScalar>(
+  _ base: UnsafePointer<Scalar>, channels: Range<Int>, range: Range<Int>, shape: BatchNormShape,
+  into destination: UnsafeMutablePointer<ChannelMoments>, stride: Int
+) {
+  withUnsafeTemporaryAllocation(of: ShiftedSums.self, capacity: channels.count) { sums in
+    // This is safe: one entry per channel of the chunk, indexed from its first.
+    let sums = sums.baseAddress! - channels.lowerBound
+    if Scalar.self == Float.self {
+      chunkSums(base, channels: channels, range: range, shape: shape, into: sums, partial: Scalar.self)
+      for channel in channels where !sums[channel].isReliableInFloat {
+        chunkSums(base, channels: channel..<channel + 1, range: range, shape: shape, into: sums, partial: Double.self)
+      }
+    } else {
+      chunkSums(base, channels: channels, range: range, shape: shape, into: sums, partial: Double.self)
+    }
+    for channel in channels { destination[channel * stride] = sums[channel].moments }
   }
-  let shiftVector = SIMD8<Partial>(repeating: Partial(shift))
+}
+
+/// One channel's shifted sums in progress: Double vectors that take each run's `Partial`
+/// lane sums, and Double tails.
+private struct ShiftedSumsAccumulator<Scalar: BatchNormScalar> {
+  /// K, the channel's first value in the block.
+  let shift: Scalar
   var sums = SIMD8<Double>()
   var squares = SIMD8<Double>()
   var tailSum = 0.0
   var tailSquares = 0.0
-  forEachChannelsFirstRun(channel: channel, range: range, shape: shape) { offset, length in
-    let run = base + offset
-    var index = 0
-    while index + 16 <= length {
-      let runEnd = min(length, index + 16 * partialSumLength)
-      var sum0 = SIMD8<Partial>(), sum1 = SIMD8<Partial>()
-      var squares0 = SIMD8<Partial>(), squares1 = SIMD8<Partial>()
-      while index + 16 <= runEnd {
-        let deviation0 = SIMD8<Partial>(run.loadVector(at: index)) - shiftVector
-        let deviation1 = SIMD8<Partial>(run.loadVector(at: index + 8)) - shiftVector
-        sum0 += deviation0
-        sum1 += deviation1
-        squares0 += deviation0 * deviation0
-        squares1 += deviation1 * deviation1
-        index += 16
-      }
-      sums += SIMD8<Double>(sum0) + SIMD8<Double>(sum1)
-      squares += SIMD8<Double>(squares0) + SIMD8<Double>(squares1)
-    }
-    while index < length {
-      let deviation = Double(run[index]) - Double(shift)
-      tailSum += deviation
-      tailSquares += deviation * deviation
-      index += 1
-    }
+
+  init(shift: Scalar) { self.shift = shift }
+
+  func total(count: Int) -> ShiftedSums {
+    ShiftedSums(count: count, shift: Double(shift), sum: sums.sum() + tailSum, squares: squares.sum() + tailSquares)
   }
-  return ShiftedSums(
-    count: range.count, shift: Double(shift), sum: sums.sum() + tailSum, squares: squares.sum() + tailSquares)
+}
+
+/// Σv and Σv² (v = x − K, K each channel's first value in `range`) of `channels` over
+/// their values `range`, into `sums[channel]`, visiting the planes in memory order: the
+/// chunk's planes of one sample, then of the next.
+private func chunkSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
+  _ base: UnsafePointer<Scalar>, channels: Range<Int>, range: Range<Int>, shape: BatchNormShape,
+  into sums: UnsafeMutablePointer<ShiftedSums>, partial: Partial.Type
+) {
+  withUnsafeTemporaryAllocation(of: ShiftedSumsAccumulator<Scalar>.self, capacity: channels.count) { accumulators in
+    // This is safe: one accumulator per channel of the chunk, indexed from its first; the
+    // chunk's other channels' planes follow the first channel's within each sample, S apart.
+    let accumulators = accumulators.baseAddress! - channels.lowerBound
+    var firstOffset = 0
+    forEachChannelsFirstRun(channel: channels.lowerBound, range: range.lowerBound..<range.lowerBound + 1, shape: shape) {
+      offset, _ in firstOffset = offset
+    }
+    for channel in channels {
+      let shift = base[firstOffset + (channel - channels.lowerBound) * shape.spatial]
+      (accumulators + channel).initialize(to: ShiftedSumsAccumulator(shift: shift))
+    }
+    forEachChannelsFirstRun(channel: channels.lowerBound, range: range, shape: shape) { offset, length in
+      for channel in channels {
+        addRun(
+          base + offset + (channel - channels.lowerBound) * shape.spatial, length: length,
+          into: &accumulators[channel], partial: partial)
+      }
+    }
+    for channel in channels { sums[channel] = accumulators[channel].total(count: range.count) }
+  }
+}
+
+/// Adds one contiguous run to a channel's sums: `Partial` lanes summing 16 values per
+/// step (two independent vectors) for up to ``partialSumLength`` steps, then into Double.
+@inline(__always)
+private func addRun<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
+  _ run: UnsafePointer<Scalar>, length: Int, into accumulator: inout ShiftedSumsAccumulator<Scalar>,
+  partial: Partial.Type
+) {
+  let shift = accumulator.shift
+  let shiftVector = SIMD8<Partial>(repeating: Partial(shift))
+  var index = 0
+  while index + 16 <= length {
+    let runEnd = min(length, index + 16 * partialSumLength)
+    var sum0 = SIMD8<Partial>(), sum1 = SIMD8<Partial>()
+    var squares0 = SIMD8<Partial>(), squares1 = SIMD8<Partial>()
+    while index + 16 <= runEnd {
+      let deviation0 = SIMD8<Partial>(run.loadVector(at: index)) - shiftVector
+      let deviation1 = SIMD8<Partial>(run.loadVector(at: index + 8)) - shiftVector
+      sum0 += deviation0
+      sum1 += deviation1
+      squares0 += deviation0 * deviation0
+      squares1 += deviation1 * deviation1
+      index += 16
+    }
+    accumulator.sums += SIMD8<Double>(sum0) + SIMD8<Double>(sum1)
+    accumulator.squares += SIMD8<Double>(squares0) + SIMD8<Double>(squares1)
+  }
+  while index < length {
+    let deviation = Double(run[index]) - Double(shift)
+    accumulator.tailSum += deviation
+    accumulator.tailSquares += deviation * deviation
+    index += 1
+  }
 }
 
 // MARK: Channels-last: each (sample, position) row of C values is contiguous.
