@@ -93,6 +93,34 @@ import Testing
     }
   }
 
+  /// A channels-last batch beyond 32 MiB gets its input gradient written one run of rows
+  /// per work item with streaming stores; 13 channels put the rows at every alignment.
+  /// dx must match the Float64 reference everywhere, and nothing may be written before it.
+  @Test func streamingStoresWriteChannelsLastInputGradient() throws {
+    let shape = try BatchNormShape(batch: 330, channels: 13, spatial: 1001, layout: .channelsLast)
+    var generator = SplitMix64(seed: 46)
+    let x: [Float] = generator.gaussians(shape.elementCount)
+    let dy: [Float] = generator.gaussians(shape.elementCount)
+    var layer = try BatchNorm<Float>(channels: shape.channels)
+    layer.scale = (0..<shape.channels).map { 0.5 + Float($0) / 8 }
+    let (_, context) = try layer.forward(x, shape: shape, mode: .training)
+    // One Float more, so that dx can start 4 bytes after the array's first value.
+    var buffer = [Float](repeating: .nan, count: shape.elementCount + 1)
+    try dy.withUnsafeBufferPointer { dy in
+      try x.withUnsafeBufferPointer { x in
+        try buffer.withUnsafeMutableBufferPointer { buffer in
+          _ = try layer.backward(
+            dy, input: x, context: context, into: UnsafeMutableBufferPointer(rebasing: buffer[1...]))
+        }
+      }
+    }
+    #expect(buffer[0].isNaN, "nothing may be written before the input gradient")
+    let expected = ReferenceBatchNorm(channels: shape.channels, gamma: doubles(layer.scale), beta: doubles(layer.shift))
+      .trainingBackward(doubles(dy), doubles(x), shape)
+    let dx = Array(buffer[1...])
+    #expect(maximumDifference(dx, expected.dx) <= 1e-4 * expected.dx.map(abs).max()!)
+  }
+
   /// dy ≈ 1e30 and x − µ ≈ 1e10: the products dy·(x − µ) ≈ 1e40 overflow Float, so the
   /// Float run sums must be summed again in Double; the gradients themselves fit.
   @Test(arguments: [ChannelLayout.channelsFirst, .channelsLast])

@@ -88,15 +88,9 @@ let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
   /// whole 64-byte lines between ordinary stores at each plane's ends. Into an output that
   /// starts 4 bytes past a line, with odd planes, every value must equal what a batch of
   /// one channel at a time (small enough for ordinary stores) gives, bit for bit.
-  @Test func streamingStoresWriteWhatOrdinaryStoresWrite() throws {
-    let shape = try BatchNormShape(dimensions: [1, 2, 1499, 1501])
-    var generator = SplitMix64(seed: 13)
-    let x: [Float] = generator.gaussians(shape.elementCount)
-    var layer = try BatchNorm<Float>(channels: 2, configuration: .init(activation: .relu))
-    layer.scale = [1.5, 0.75]
-    layer.shift = [0.25, -0.5]
-    layer.runningStatistics = RunningStatistics(mean: [0.5, -1], variance: [2, 0.5])
-    // One Float more, so that the output can start 4 bytes after the array's first value.
+  /// Inference forward of `x` into an output that starts one Float (4 bytes) into a
+  /// NaN-filled array, which is returned; checks that nothing is written before the output.
+  func inferenceOutputOneFloatIn(_ layer: inout BatchNorm<Float>, _ x: [Float], shape: BatchNormShape) throws -> [Float] {
     var buffer = [Float](repeating: .nan, count: shape.elementCount + 1)
     try x.withUnsafeBufferPointer { x in
       try buffer.withUnsafeMutableBufferPointer { buffer in
@@ -105,6 +99,18 @@ let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
       }
     }
     #expect(buffer[0].isNaN, "nothing may be written before the output")
+    return buffer
+  }
+
+  @Test func streamingStoresWriteWhatOrdinaryStoresWrite() throws {
+    let shape = try BatchNormShape(dimensions: [1, 2, 1499, 1501])
+    var generator = SplitMix64(seed: 13)
+    let x: [Float] = generator.gaussians(shape.elementCount)
+    var layer = try BatchNorm<Float>(channels: 2, configuration: .init(activation: .relu))
+    layer.scale = [1.5, 0.75]
+    layer.shift = [0.25, -0.5]
+    layer.runningStatistics = RunningStatistics(mean: [0.5, -1], variance: [2, 0.5])
+    let buffer = try inferenceOutputOneFloatIn(&layer, x, shape: shape)
     let plane = shape.spatial
     for channel in 0..<2 {
       var single = try BatchNorm<Float>(channels: 1, configuration: .init(activation: .relu))
@@ -117,6 +123,30 @@ let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
         mode: .inference)
       let differing = bitDifferences(buffer[1 + channel * plane..<1 + (channel + 1) * plane], expected)
       #expect(differing == 0, "channel \(channel): \(differing) of \(plane) values differ")
+    }
+  }
+
+  /// A channels-last batch beyond 32 MiB is written one run of rows per work item with
+  /// streaming stores; 13 channels put the rows at every alignment. Every stretch of 40
+  /// samples must equal those samples normalized alone (small enough for ordinary stores).
+  @Test func streamingStoresWriteChannelsLastRowsAsOrdinaryStoresDo() throws {
+    let (batch, channels, spatial, samplesPerPiece) = (400, 13, 1001, 40)
+    let shape = try BatchNormShape(batch: batch, channels: channels, spatial: spatial, layout: .channelsLast)
+    var generator = SplitMix64(seed: 14)
+    let x: [Float] = generator.gaussians(shape.elementCount)
+    var layer = try BatchNorm<Float>(channels: channels, configuration: .init(activation: .relu))
+    layer.scale = (0..<channels).map { 0.5 + Float($0) / 8 }
+    layer.shift = (0..<channels).map { Float($0) / 16 - 0.25 }
+    layer.runningStatistics = RunningStatistics(
+      mean: (0..<channels).map { Float($0) / 10 - 0.5 }, variance: (0..<channels).map { 1 + Float($0) / 4 })
+    let buffer = try inferenceOutputOneFloatIn(&layer, x, shape: shape)
+    let pieceShape = try BatchNormShape(batch: samplesPerPiece, channels: channels, spatial: spatial, layout: .channelsLast)
+    let pieceLength = pieceShape.elementCount
+    for piece in 0..<batch / samplesPerPiece {
+      let (expected, _) = try layer.forward(
+        Array(x[piece * pieceLength..<(piece + 1) * pieceLength]), shape: pieceShape, mode: .inference)
+      let differing = bitDifferences(buffer[1 + piece * pieceLength..<1 + (piece + 1) * pieceLength], expected)
+      #expect(differing == 0, "samples of piece \(piece): \(differing) of \(pieceLength) values differ")
     }
   }
 

@@ -102,6 +102,15 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
         if streams { bn_stream_fence() }
       }
     case .channelsLast:
+      if streamsOutput(shape, scalar: Scalar.self) {
+        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 12 * channels) { doubled in
+          // This is safe: doubled holds the six coefficient rows, each written twice (2·C values).
+          let table = doubled.baseAddress!
+          for index in 0..<6 { writeDoubled(coefficients(index), channels: channels, into: table + 2 * index * channels) }
+          streamRows(x, dy, dx, rows: shape.valuesPerChannel, doubled: table, relu: relu, centered: centered)
+        }
+        return
+      }
       parallelFor(shape.valuesPerChannel, costPerItem: 2 * channels) { rows in
         for row in rows {
           let offset = row * channels
@@ -157,34 +166,85 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
     }
   }
 
+  /// Channels-last rows, each work item's rows as one run written with streaming stores
+  /// (``writeRows(into:rows:channels:streams:vector:value:)``), from the six coefficient
+  /// rows doubled (row k at `doubled + 2k·C`, 2·C values).
+  private func streamRows<ReLU: KernelSwitch, Centered: KernelSwitch>(
+    _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, rows: Int,
+    doubled table: UnsafePointer<Scalar>, relu: ReLU.Type, centered: Centered.Type
+  ) {
+    let channels = channels
+    let rowTable = CoefficientRows(
+      table, table + 2 * channels, table + 4 * channels, table + 6 * channels, table + 8 * channels,
+      table + 10 * channels)
+    parallelFor(rows, costPerItem: 2 * channels) { rows in
+      writeRows(into: dx, rows: rows, channels: channels, streams: SwitchOn.self) { offset, column in
+        Self.columns(
+          x.loadVector(at: offset), dy.loadVector(at: offset), column: column, rows: rowTable, relu: relu,
+          centered: centered)
+      } value: { offset, column in
+        Self.column(x[offset], dy[offset], column: column, rows: rowTable, relu: relu, centered: centered)
+      }
+      bn_stream_fence()
+    }
+  }
+
+  /// Where the six coefficient rows start: center, scale, shift, gradScale,
+  /// gradCenterScale, gradShift.
+  typealias CoefficientRows = (
+    UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafePointer<Scalar>,
+    UnsafePointer<Scalar>, UnsafePointer<Scalar>
+  )
+
+  /// The six rows of the tables this run was made with.
+  var coefficientRows: CoefficientRows {
+    (coefficients(0), coefficients(1), coefficients(2), coefficients(3), coefficients(4), coefficients(5))
+  }
+
+  /// dx of the eight values x, dy of columns `column..<column + 8`. Rows a variant does
+  /// not use are never loaded (the switches fold).
+  @inline(__always)
+  static func columns<ReLU: KernelSwitch, Centered: KernelSwitch>(
+    _ x: SIMD8<Scalar>, _ dy: SIMD8<Scalar>, column: Int, rows: CoefficientRows, relu: ReLU.Type,
+    centered: Centered.Type
+  ) -> SIMD8<Scalar> {
+    value(
+      x, dy, center: ReLU.isOn || Centered.isOn ? rows.0.loadVector(at: column) : .zero,
+      scale: ReLU.isOn ? rows.1.loadVector(at: column) : .zero,
+      shift: ReLU.isOn ? rows.2.loadVector(at: column) : .zero, gradScale: rows.3.loadVector(at: column),
+      gradCenterScale: Centered.isOn ? rows.4.loadVector(at: column) : .zero,
+      gradShift: Centered.isOn ? rows.5.loadVector(at: column) : .zero, relu: relu, centered: centered)
+  }
+
+  /// dx of one value x, dy of column `column`, as ``columns(_:_:column:rows:relu:centered:)``.
+  @inline(__always)
+  static func column<ReLU: KernelSwitch, Centered: KernelSwitch>(
+    _ x: Scalar, _ dy: Scalar, column: Int, rows: CoefficientRows, relu: ReLU.Type, centered: Centered.Type
+  ) -> Scalar {
+    value(
+      SIMD2(x, 0), SIMD2(dy, 0), center: SIMD2(repeating: rows.0[column]), scale: SIMD2(repeating: rows.1[column]),
+      shift: SIMD2(repeating: rows.2[column]), gradScale: SIMD2(repeating: rows.3[column]),
+      gradCenterScale: SIMD2(repeating: rows.4[column]), gradShift: SIMD2(repeating: rows.5[column]), relu: relu,
+      centered: centered)[0]
+  }
+
   /// A channels-last row: per-channel coefficient vectors.
   @inline(__always)
   func row<ReLU: KernelSwitch, Centered: KernelSwitch>(
     _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
     relu: ReLU.Type, centered: Centered.Type
   ) {
-    let center = coefficients(0), scale = coefficients(1), shift = coefficients(2)
-    let gradScale = coefficients(3), gradCenterScale = coefficients(4), gradShift = coefficients(5)
+    let rows = coefficientRows
     var column = 0
     while column + 8 <= channels {
-      // Coefficient rows a variant does not use are never loaded (the switches fold).
-      let gradient = Self.value(
-        x.loadVector(at: column), dy.loadVector(at: column),
-        center: ReLU.isOn || Centered.isOn ? center.loadVector(at: column) : .zero,
-        scale: ReLU.isOn ? scale.loadVector(at: column) : .zero,
-        shift: ReLU.isOn ? shift.loadVector(at: column) : .zero,
-        gradScale: gradScale.loadVector(at: column),
-        gradCenterScale: Centered.isOn ? gradCenterScale.loadVector(at: column) : .zero,
-        gradShift: Centered.isOn ? gradShift.loadVector(at: column) : .zero, relu: relu, centered: centered)
-      dx.storeVector(gradient, at: column)
+      dx.storeVector(
+        Self.columns(
+          x.loadVector(at: column), dy.loadVector(at: column), column: column, rows: rows, relu: relu,
+          centered: centered), at: column)
       column += 8
     }
     while column < channels {
-      dx[column] = Self.value(
-        SIMD2(x[column], 0), SIMD2(dy[column], 0), center: SIMD2(repeating: center[column]),
-        scale: SIMD2(repeating: scale[column]), shift: SIMD2(repeating: shift[column]),
-        gradScale: SIMD2(repeating: gradScale[column]), gradCenterScale: SIMD2(repeating: gradCenterScale[column]),
-        gradShift: SIMD2(repeating: gradShift[column]), relu: relu, centered: centered)[0]
+      dx[column] = Self.column(x[column], dy[column], column: column, rows: rows, relu: relu, centered: centered)
       column += 1
     }
   }

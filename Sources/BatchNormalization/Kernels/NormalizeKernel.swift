@@ -42,7 +42,7 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
   let scale: UnsafePointer<Scalar>
   let shift: UnsafePointer<Scalar>
 
-  /// Every element, split over threads by planes or rows (`Streams`: channels-first only).
+  /// Every element, split over threads by planes or rows.
   func run<ReLU: KernelSwitch, Streams: KernelSwitch>(relu: ReLU.Type, streams: Streams.Type) {
     switch shape.kernelLayout {
     case .channelsFirst:
@@ -65,9 +65,41 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
       }
     case .channelsLast:
       let channels = shape.channels
-      parallelFor(shape.valuesPerChannel, costPerItem: channels) { rows in
-        for row in rows { self.row(row * channels, relu: relu) }
+      guard Streams.isOn else {
+        parallelFor(shape.valuesPerChannel, costPerItem: channels) { rows in
+          for row in rows { self.row(row * channels, relu: relu) }
+        }
+        return
       }
+      withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 6 * channels) { doubled in
+        // This is safe: doubled holds center, scale and shift, each written twice (2·C values).
+        let table = doubled.baseAddress!
+        writeDoubled(center, channels: channels, into: table)
+        writeDoubled(scale, channels: channels, into: table + 2 * channels)
+        writeDoubled(shift, channels: channels, into: table + 4 * channels)
+        NormalizeKernel(
+          source: source, destination: destination, shape: shape, center: table, scale: table + 2 * channels,
+          shift: table + 4 * channels
+        ).streamRows(relu: relu)
+      }
+    }
+  }
+
+  /// Channels-last rows, each work item's rows as one run written with streaming stores
+  /// (``writeRows(into:rows:channels:streams:vector:value:)``); the coefficient rows are
+  /// doubled (2·C values each).
+  private func streamRows<ReLU: KernelSwitch>(relu: ReLU.Type) {
+    let source = source, center = center, scale = scale, shift = shift, channels = shape.channels
+    parallelFor(shape.valuesPerChannel, costPerItem: channels) { rows in
+      writeRows(into: destination, rows: rows, channels: channels, streams: SwitchOn.self) { offset, column in
+        let value = (source.loadVector(at: offset) - center.loadVector(at: column)) * scale.loadVector(at: column)
+          + shift.loadVector(at: column)
+        return ReLU.isOn ? value.replacing(with: 0, where: value .<= 0) : value
+      } value: { offset, column in
+        let value = (source[offset] - center[column]) * scale[column] + shift[column]
+        return ReLU.isOn && value <= 0 ? 0 : value
+      }
+      bn_stream_fence()
     }
   }
 
