@@ -39,27 +39,42 @@ typealias ChannelInputGradientCoefficients<Scalar> = (
   center: Scalar, scale: Scalar, shift: Scalar, gradScale: Scalar, gradCenterScale: Scalar, gradShift: Scalar
 )
 
-/// dx for the N planes of one channel (channels-first, batch statistics).
+/// dx for the N planes of one channel (channels-first, batch statistics), written with
+/// streaming stores where ``streamsOutput(_:scalar:)`` says so.
 func computeChannelInputGradient<Scalar: BatchNormScalar>(
   channel: Int, input: UnsafePointer<Scalar>, gradOutput: UnsafePointer<Scalar>, shape: BatchNormShape,
   coefficients: ChannelInputGradientCoefficients<Scalar>, activation: FusedActivation,
   gradInput: UnsafeMutablePointer<Scalar>
 ) {
   assert(shape.kernelLayout == .channelsFirst)
+  switch (activation == .relu, streamsOutput(shape, scalar: Scalar.self)) {
+  case (false, false):
+    channelPlanes(channel, input, gradOutput, gradInput, shape, coefficients, relu: SwitchOff.self, streams: SwitchOff.self)
+  case (false, true):
+    channelPlanes(channel, input, gradOutput, gradInput, shape, coefficients, relu: SwitchOff.self, streams: SwitchOn.self)
+  case (true, false):
+    channelPlanes(channel, input, gradOutput, gradInput, shape, coefficients, relu: SwitchOn.self, streams: SwitchOff.self)
+  case (true, true):
+    channelPlanes(channel, input, gradOutput, gradInput, shape, coefficients, relu: SwitchOn.self, streams: SwitchOn.self)
+  }
+}
+
+/// ``computeChannelInputGradient(channel:input:gradOutput:shape:coefficients:activation:gradInput:)``
+/// with the fused ReLU and streaming stores as compile-time switches.
+private func channelPlanes<Scalar: BatchNormScalar, ReLU: KernelSwitch, Streams: KernelSwitch>(
+  _ channel: Int, _ input: UnsafePointer<Scalar>, _ gradOutput: UnsafePointer<Scalar>,
+  _ gradInput: UnsafeMutablePointer<Scalar>, _ shape: BatchNormShape,
+  _ coefficients: ChannelInputGradientCoefficients<Scalar>, relu: ReLU.Type, streams: Streams.Type
+) {
   let spatial = shape.spatial
   for sample in 0..<shape.batch {
     // This is safe: plane (sample, channel) lies inside the N·C·S buffers.
     let offset = (sample * shape.channels + channel) * spatial
-    if activation == .relu {
-      InputGradientRun.run(
-        input + offset, gradOutput + offset, gradInput + offset, length: spatial, coefficients: coefficients,
-        relu: SwitchOn.self, centered: SwitchOn.self)
-    } else {
-      InputGradientRun.run(
-        input + offset, gradOutput + offset, gradInput + offset, length: spatial, coefficients: coefficients,
-        relu: SwitchOff.self, centered: SwitchOn.self)
-    }
+    InputGradientRun.run(
+      input + offset, gradOutput + offset, gradInput + offset, length: spatial, coefficients: coefficients,
+      relu: relu, centered: SwitchOn.self, streams: streams)
   }
+  if Streams.isOn { bn_stream_fence() }
 }
 
 /// The per-element arithmetic of the input gradient, for one contiguous run.
