@@ -47,7 +47,7 @@ func computeChannelInputGradient<Scalar: BatchNormScalar>(
   gradInput: UnsafeMutablePointer<Scalar>
 ) {
   assert(shape.kernelLayout == .channelsFirst)
-  switch (activation == .relu, streamsOutput(shape, scalar: Scalar.self)) {
+  switch (activation == .relu, streamsOutput(shape, scalar: Scalar.self, buffers: 3)) {
   case (false, false):
     channelPlanes(channel, input, gradOutput, gradInput, shape, coefficients, relu: SwitchOff.self, streams: SwitchOff.self)
   case (false, true):
@@ -99,7 +99,7 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
     switch shape.kernelLayout {
     case .channelsFirst:
       let spatial = shape.spatial
-      let streams = streamsOutput(shape, scalar: Scalar.self)
+      let streams = streamsOutput(shape, scalar: Scalar.self, buffers: 3)
       parallelFor(shape.batch * shape.channels, costPerItem: 2 * spatial) { planes in
         for plane in planes {
           let offset = plane * spatial
@@ -117,7 +117,7 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
         if streams { bn_stream_fence() }
       }
     case .channelsLast:
-      if streamsOutput(shape, scalar: Scalar.self) {
+      if streamsOutput(shape, scalar: Scalar.self, buffers: 3) {
         withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 12 * channels) { doubled in
           // This is safe: doubled holds the six coefficient rows, each written twice (2·C values).
           let table = doubled.baseAddress!
