@@ -331,6 +331,10 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
   private func channelsLastBlock<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
     rows: Range<Int>, channels: Range<Int>, into destination: UnsafeMutablePointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
   ) {
+    if rows.count < minimumRowsForFloatSums {
+      return channelsLastFewRows(
+        rows: rows, channels: channels, into: destination, relu: relu, writesInputGradient: writesInputGradient)
+    }
     let width = channels.count
     withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * width) { scratch in
       // This is safe: scratch holds 2·width Doubles: Σdy′ per column, then Σdy′·(x − center).
@@ -351,6 +355,49 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
         rows: rows, channels: channels, sums: sums, dots: dots, partial: Double.self, relu: relu,
         writesInputGradient: writesInputGradient)
       store()
+    }
+  }
+
+  /// The sums of a block of fewer than ``minimumRowsForFloatSums`` rows, in Double from
+  /// the start and straight into `destination[channel]`: eight columns at a time, each
+  /// column's few rows added in a register. With thousands of columns and a handful of
+  /// rows (2x8192), zeroing and merging run sums and checking them for overflow cost more
+  /// than the sums themselves.
+  private func channelsLastFewRows<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    rows: Range<Int>, channels: Range<Int>, into destination: UnsafeMutablePointer<GradientSums>, relu: ReLU.Type,
+    writesInputGradient: WritesInputGradient.Type
+  ) {
+    let stride = shape.channels
+    var column = channels.lowerBound
+    while column + 8 <= channels.upperBound {
+      let centerVector = SIMD8<Double>(center.loadVector(at: column))
+      var sum = SIMD8<Double>(), dot = SIMD8<Double>()
+      for row in rows {
+        let index = row * stride + column
+        let value = x.loadVector(at: index)
+        let maskedGradient = masked(
+          dy.loadVector(at: index), value, center: center, scale: scale, shift: shift, at: column, relu: relu)
+        if WritesInputGradient.isOn { dx!.storeVector(maskedGradient * scale.loadVector(at: column), at: index) }
+        let gradient = SIMD8<Double>(maskedGradient)
+        sum += gradient
+        dot += gradient * (SIMD8<Double>(value) - centerVector)
+      }
+      for lane in 0..<8 { destination[column + lane] = GradientSums(sum: sum[lane], dot: dot[lane]) }
+      column += 8
+    }
+    while column < channels.upperBound {
+      var sums = GradientSums()
+      for row in rows {
+        let index = row * stride + column
+        let maskedGradient = masked(
+          dy[index], x[index], center: center[column], scale: scale[column], shift: shift[column], relu: ReLU.isOn)
+        if WritesInputGradient.isOn { dx![index] = maskedGradient * scale[column] }
+        let gradient = Double(maskedGradient)
+        sums.sum += gradient
+        sums.dot += gradient * (Double(x[index]) - Double(center[column]))
+      }
+      destination[column] = sums
+      column += 1
     }
   }
 

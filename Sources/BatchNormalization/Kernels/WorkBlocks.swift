@@ -19,11 +19,11 @@ let channelsLastBlockLength = 65_536
 /// accumulators (3 × 512 × 8 B = 12 KiB) stay in L1.
 let channelsLastChunkWidth = 512
 
-/// A channels-last block of Float values with fewer rows than this takes its statistics in
-/// Double from the start, skipping the Float run sums and the check that they kept their
-/// digits: with a handful of rows per column (2x8192) the check cost as much as the sums
-/// (training forward −4 %). A function of the block's rows, so of the shape. (The gradient
-/// sums keep the Float attempt: their Double pass was slower there, 20 → 22 µs.)
+/// A channels-last block of Float values with fewer rows than this takes its statistics
+/// and gradient sums in Double from the start, skipping the Float run sums and the check
+/// that they kept their digits: with a handful of rows per column (2x8192) the check cost
+/// as much as the sums (training forward −4 %; the gradient sums add each column's rows
+/// in a register and store them directly). A function of the block's rows, so of the shape.
 let minimumRowsForFloatSums = 8
 
 /// What one column of a channels-last block costs besides its rows, counted in rows, for
