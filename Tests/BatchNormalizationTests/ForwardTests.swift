@@ -2,9 +2,11 @@ import BatchNormalization
 import Testing
 
 /// Shapes with odd sizes: one spatial value, primes, one channel, many channels. The
-/// last two are channels-first with enough channels that the kernels visit several
-/// channels' planes together (chunks of 3 here, the last one shorter), the very last
-/// with two reduction blocks per channel whose boundary falls inside a plane.
+/// last four are channels-first, for how the reductions cut their work
+/// (``channelsFirstChunk``, ``channelsFirstBlockLength``): 5x23x7x7 visits chunks of 3
+/// channels' planes together (the last chunk shorter); 3x20x70x80 too, in reduction
+/// blocks of 2 and 1 samples; 11x8x40x70 in blocks of 5, 5 and 1 samples and chunks of 2
+/// channels; 2x3x130x130 in blocks that split its 16 900-value planes, one channel at a time.
 let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
   ([8, 5], .channelsFirst), ([7, 1], .channelsFirst), ([3, 300], .channelsFirst),
   ([4, 3, 7], .channelsFirst), ([4, 7, 3], .channelsLast),
@@ -13,6 +15,7 @@ let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
   ([2, 4, 3, 4, 5], .channelsFirst), ([2, 3, 4, 5, 4], .channelsLast),
   ([5, 600, 3], .channelsLast), ([2, 9, 1, 1], .channelsFirst),
   ([5, 23, 7, 7], .channelsFirst), ([3, 20, 70, 80], .channelsFirst),
+  ([11, 8, 40, 70], .channelsFirst), ([2, 3, 130, 130], .channelsFirst),
 ]
 
 @Suite struct ForwardTests {

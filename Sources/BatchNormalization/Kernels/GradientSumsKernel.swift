@@ -117,14 +117,15 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
   ) {
     let channels = shape.channels
     let valuesPerChannel = shape.valuesPerChannel
-    let blocksPerChannel = (valuesPerChannel + reductionBlockLength - 1) / reductionBlockLength
+    let blockLength = channelsFirstBlockLength(shape)
+    let blocksPerChannel = (valuesPerChannel + blockLength - 1) / blockLength
     let chunkWidth = channelFinished == nil ? channelsFirstChunk(shape) : 1
     let chunks = (channels + chunkWidth - 1) / chunkWidth
     /// The channels of chunk `chunk`.
     func chunkChannels(_ chunk: Int) -> Range<Int> { chunk * chunkWidth..<min(channels, (chunk + 1) * chunkWidth) }
     /// The values of block `block` of every channel.
     func blockRange(_ block: Int) -> Range<Int> {
-      block * reductionBlockLength..<min(valuesPerChannel, (block + 1) * reductionBlockLength)
+      block * blockLength..<min(valuesPerChannel, (block + 1) * blockLength)
     }
     if blocksPerChannel == 1 || channelFinished != nil {
       // The same sums as the merge below: a channel's blocks added in order from zero.
@@ -151,7 +152,7 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     // Partials at [channel · blocksPerChannel + block], merged per channel in block order.
     let partials = [GradientSums](unsafeUninitializedCapacity: channels * blocksPerChannel) { buffer, initialized in
       // Every (channel, block) entry is assigned by exactly one work item (a trivial type).
-      parallelFor(chunks * blocksPerChannel, costPerItem: 2 * reductionBlockLength * chunkWidth) { items in
+      parallelFor(chunks * blocksPerChannel, costPerItem: 2 * blockLength * chunkWidth) { items in
         for item in items {
           let block = item % blocksPerChannel
           chunkBlock(

@@ -67,7 +67,7 @@ let partialSumLength = 32
 
 // MARK: Channels-first: each (sample, channel) plane is contiguous.
 
-/// Blocks of ``reductionBlockLength`` values per channel, each channel's blocks merged in
+/// Blocks of ``channelsFirstBlockLength(_:)`` values per channel, each channel's blocks merged in
 /// order. A work item takes a chunk of channels (``channelsFirstChunk(_:)``) and reads
 /// their planes in memory order, sample by sample, rather than one channel's planes in
 /// turn; each channel's arithmetic is the same in any chunk.
@@ -76,14 +76,15 @@ private func channelsFirstMoments<Scalar: BatchNormScalar>(
 ) {
   let channels = shape.channels
   let valuesPerChannel = shape.valuesPerChannel
-  let blocksPerChannel = (valuesPerChannel + reductionBlockLength - 1) / reductionBlockLength
+  let blockLength = channelsFirstBlockLength(shape)
+  let blocksPerChannel = (valuesPerChannel + blockLength - 1) / blockLength
   let chunkWidth = channelsFirstChunk(shape)
   let chunks = (channels + chunkWidth - 1) / chunkWidth
   /// The channels of chunk `chunk`.
   func chunkChannels(_ chunk: Int) -> Range<Int> { chunk * chunkWidth..<min(channels, (chunk + 1) * chunkWidth) }
   /// The values of block `block` of every channel.
   func blockRange(_ block: Int) -> Range<Int> {
-    block * reductionBlockLength..<min(valuesPerChannel, (block + 1) * reductionBlockLength)
+    block * blockLength..<min(valuesPerChannel, (block + 1) * blockLength)
   }
   if blocksPerChannel == 1 {
     parallelFor(chunks, costPerItem: valuesPerChannel * chunkWidth) { chunkRange in
@@ -98,7 +99,7 @@ private func channelsFirstMoments<Scalar: BatchNormScalar>(
   // Partials at [channel · blocksPerChannel + block], merged per channel in block order.
   let partials = [ChannelMoments](unsafeUninitializedCapacity: channels * blocksPerChannel) { buffer, initialized in
     // Every (channel, block) entry is assigned by exactly one work item (a trivial type).
-    parallelFor(chunks * blocksPerChannel, costPerItem: reductionBlockLength * chunkWidth) { items in
+    parallelFor(chunks * blocksPerChannel, costPerItem: blockLength * chunkWidth) { items in
       for item in items {
         let block = item % blocksPerChannel
         chunkMoments(

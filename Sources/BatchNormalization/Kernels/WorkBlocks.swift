@@ -2,10 +2,10 @@
 // rules that choose them from the shape (never from the thread count, so results are the
 // same for every thread count), and the loops that walk them.
 
-/// The length of one channels-first reduction block, in elements (channels-last:
-/// ``channelsLastBlockLength``). Statistics and gradient sums are computed per block and
-/// merged in block order, so the result is the same for every
-/// thread count. A constant, never derived from the thread count.
+/// The most values of one channel in a channels-first reduction block
+/// (``channelsFirstBlockLength(_:)``; channels-last: ``channelsLastBlockLength``).
+/// Statistics and gradient sums are computed per block and merged in block order, so the
+/// result is the same for every thread count. A constant, never derived from the thread count.
 let reductionBlockLength = 16_384
 
 /// The length of one channels-last reduction block, in elements (rows × C): four times
@@ -32,16 +32,34 @@ let minimumRowsForFloatSums = 8
 /// columns (2x8192) this overhead is most of the work.
 let columnCostInRows = 8
 
+/// The length of one channels-first reduction block, in values of one channel (logical
+/// index n·S + s): as many whole samples as fit in ``reductionBlockLength`` when a plane
+/// does, so that no block splits a plane and a chunk of channels reads whole planes;
+/// otherwise ``reductionBlockLength`` (a block is part of one plane). A function of the
+/// shape only.
+func channelsFirstBlockLength(_ shape: BatchNormShape) -> Int {
+  shape.spatial <= reductionBlockLength ? reductionBlockLength / shape.spatial * shape.spatial : reductionBlockLength
+}
+
 /// How many channels one channels-first work item visits together, plane by plane in
-/// memory order (each sample's planes of those channels, then the next sample's): enough
-/// that each stretch holds up to 65 536 values, so the hardware prefetcher streams it,
-/// but at most an eighth of the channels, so that the work still splits over threads.
-/// Reading one channel's planes in turn, 14x14 planes (784 bytes between jumps of C·S·4
-/// bytes) ran at a third of the bandwidth that reading the same bytes in order did; 56x56
-/// planes at two thirds. A function of the shape only; each channel's arithmetic is the
-/// same in any chunk.
+/// memory order (each sample's planes of those channels, then the next sample's), so that
+/// the reads are long stretches that the hardware prefetcher streams. Reading one channel's
+/// planes in turn, 14x14 planes (784 bytes between jumps of C·S·4 bytes) ran at a third of
+/// the bandwidth that reading the same bytes in order did; 56x56 planes at two thirds; and
+/// a C loop over 32x64x56x56 read 98 KB stretches (8 channels) at 51–59 GB/s and 784 KB
+/// ones at 54–64 (`benchmarks/access_patterns.c`). At least enough channels that a stretch
+/// holds 65 536 values, but at most an eighth of the channels; and, where blocks hold whole
+/// samples, as many as still leave 16 work items (chunks × blocks) to split over threads.
+/// Where a block is part of a plane (S > ``reductionBlockLength``) a chunk of several
+/// channels would read as many short pieces, so it keeps the narrow rule. A function of the
+/// shape only; each channel's arithmetic is the same in any chunk.
 func channelsFirstChunk(_ shape: BatchNormShape) -> Int {
-  max(1, min(65_536 / shape.spatial, (shape.channels + 7) / 8))
+  let narrow = max(1, min(65_536 / shape.spatial, (shape.channels + 7) / 8))
+  guard shape.spatial <= reductionBlockLength else { return narrow }
+  let blockLength = channelsFirstBlockLength(shape)
+  let blocks = (shape.valuesPerChannel + blockLength - 1) / blockLength
+  let chunks = (16 + blocks - 1) / blocks
+  return max(narrow, (shape.channels + chunks - 1) / chunks)
 }
 
 /// Whether channels-first backward with batch statistics takes one channel at a time
