@@ -95,32 +95,70 @@ import Testing
     }
   }
 
-  /// A channels-last batch beyond 32 MiB gets its input gradient written one run of rows
-  /// per work item with streaming stores; 13 channels put the rows at every alignment.
-  /// dx must match the Float64 reference everywhere, and nothing may be written before it.
-  @Test func streamingStoresWriteChannelsLastInputGradient() throws {
-    let shape = try BatchNormShape(batch: 330, channels: 13, spatial: 1001, layout: .channelsLast)
+  /// A channels-last batch whose x, dy and dx exceed 32 MiB gets its input gradient
+  /// written one run of rows per work item with streaming stores, for 8, 13 and 64
+  /// channels. dx must match the Float64 reference everywhere, and nothing may be written
+  /// before or after it.
+  @Test(arguments: [8, 13, 64])
+  func streamingStoresWriteChannelsLastInputGradient(channels: Int) throws {
+    let shape = try BatchNormShape(
+      batch: 300, channels: channels, spatial: 3_000_000 / (300 * channels) + 1, layout: .channelsLast)
     var generator = SplitMix64(seed: 46)
     let x: [Float] = generator.gaussians(shape.elementCount)
     let dy: [Float] = generator.gaussians(shape.elementCount)
     var layer = try BatchNorm<Float>(channels: shape.channels)
     layer.scale = (0..<shape.channels).map { 0.5 + Float($0) / 8 }
     let (_, context) = try layer.forward(x, shape: shape, mode: .training)
-    // One Float more, so that dx can start 4 bytes after the array's first value.
-    var buffer = [Float](repeating: .nan, count: shape.elementCount + 1)
+    let buffer = try gradInputBetweenNaNs(layer, dy: dy, x: x, context: context)
+    let expected = ReferenceBatchNorm(channels: shape.channels, gamma: doubles(layer.scale), beta: doubles(layer.shift))
+      .trainingBackward(doubles(dy), doubles(x), shape)
+    let dx = Array(buffer[1...shape.elementCount])
+    #expect(maximumDifference(dx, expected.dx) <= 1e-4 * expected.dx.map(abs).max()!)
+  }
+
+  /// The same with frozen statistics, no γ and β, and the fused ReLU (the input gradient
+  /// pass without its centered terms): every stretch of 30 samples must equal, bit for bit,
+  /// the input gradient of those samples alone (small enough for ordinary stores).
+  @Test func streamingStoresWriteFrozenChannelsLastInputGradient() throws {
+    let (batch, channels, spatial, samplesPerPiece) = (300, 13, 770, 30)
+    let shape = try BatchNormShape(batch: batch, channels: channels, spatial: spatial, layout: .channelsLast)
+    var generator = SplitMix64(seed: 47)
+    let x: [Float] = generator.gaussians(shape.elementCount)
+    let dy: [Float] = generator.gaussians(shape.elementCount)
+    var layer = try BatchNorm<Float>(channels: channels, configuration: .init(isAffine: false, activation: .relu))
+    layer.runningStatistics = RunningStatistics(
+      mean: (0..<channels).map { Float($0) / 10 - 0.5 }, variance: (0..<channels).map { 1 + Float($0) / 4 })
+    let (_, context) = try layer.forward(x, shape: shape, mode: .inference)
+    let buffer = try gradInputBetweenNaNs(layer, dy: dy, x: x, context: context)
+    let pieceShape = try BatchNormShape(batch: samplesPerPiece, channels: channels, spatial: spatial, layout: .channelsLast)
+    let pieceLength = pieceShape.elementCount
+    for piece in 0..<batch / samplesPerPiece {
+      let range = piece * pieceLength..<(piece + 1) * pieceLength
+      let (_, pieceContext) = try layer.forward(Array(x[range]), shape: pieceShape, mode: .inference)
+      let expected = try layer.backward(Array(dy[range]), input: Array(x[range]), context: pieceContext).gradInput
+      let differing = bitDifferences(buffer[1 + range.lowerBound..<1 + range.upperBound], expected)
+      #expect(differing == 0, "samples of piece \(piece): \(differing) of \(pieceLength) values differ")
+    }
+  }
+
+  /// dx of `layer.backward` written into an array that starts one Float (4 bytes) early and
+  /// ends one Float late, filled with NaN, which is returned; checks that nothing is written
+  /// before or after dx.
+  func gradInputBetweenNaNs(
+    _ layer: BatchNorm<Float>, dy: [Float], x: [Float], context: BatchNormContext<Float>
+  ) throws -> [Float] {
+    var buffer = [Float](repeating: .nan, count: x.count + 2)
     try dy.withUnsafeBufferPointer { dy in
       try x.withUnsafeBufferPointer { x in
         try buffer.withUnsafeMutableBufferPointer { buffer in
           _ = try layer.backward(
-            dy, input: x, context: context, into: UnsafeMutableBufferPointer(rebasing: buffer[1...]))
+            dy, input: x, context: context, into: UnsafeMutableBufferPointer(rebasing: buffer[1..<1 + x.count]))
         }
       }
     }
     #expect(buffer[0].isNaN, "nothing may be written before the input gradient")
-    let expected = ReferenceBatchNorm(channels: shape.channels, gamma: doubles(layer.scale), beta: doubles(layer.shift))
-      .trainingBackward(doubles(dy), doubles(x), shape)
-    let dx = Array(buffer[1...])
-    #expect(maximumDifference(dx, expected.dx) <= 1e-4 * expected.dx.map(abs).max()!)
+    #expect(buffer[x.count + 1].isNaN, "nothing may be written after the input gradient")
+    return buffer
   }
 
   /// dy ≈ 1e30 and x − µ ≈ 1e10: the products dy·(x − µ) ≈ 1e40 overflow Float, so the

@@ -89,6 +89,7 @@ import Testing
     ([4, 100, 100, 3], .channelsLast),  // 8 row blocks
     ([300, 600], .channelsFirst),  // (N, C): two channel chunks
     ([2, 64, 96, 96], .channelsFirst),
+    ([4, 128, 130, 64], .channelsLast),  // beyond 32 MiB: streamed rows, split at each thread count
   ]
 
   @Test(arguments: shapes.indices)

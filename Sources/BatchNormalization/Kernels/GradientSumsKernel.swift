@@ -13,9 +13,10 @@ struct GradientSums: Hashable {
 /// Σ dy′ and Σ dy′·(x − center) per channel, in one pass over x and dy, blocked and
 /// merged in a fixed order like the moments. As there, runs of at most
 /// ``partialSumLength`` values per lane add up in the element type and then into
-/// Double; a Float block whose sums overflowed is summed again in Double. The ReLU mask recomputes the forward
-/// output with the same coefficients and the same arithmetic, so it matches forward
-/// bit for bit.
+/// Double; a Float block whose sums overflowed is summed again in Double; a channels-last
+/// block of fewer than ``minimumRowsForFloatSums`` rows sums in Double from the start. The
+/// ReLU mask recomputes the forward output with the same coefficients and the same
+/// arithmetic, so it matches forward bit for bit.
 ///
 /// With `frozenGradInput`, the same pass also writes the input gradient of frozen
 /// statistics, dx = dy′·scale (the coefficients are known before the pass), so frozen
@@ -115,29 +116,20 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     into sums: UnsafeMutableBufferPointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type,
     channelFinished: ((Int) -> Void)?
   ) {
-    let channels = shape.channels
-    let valuesPerChannel = shape.valuesPerChannel
-    let blockLength = channelsFirstBlockLength(shape)
-    let blocksPerChannel = (valuesPerChannel + blockLength - 1) / blockLength
-    let chunkWidth = channelFinished == nil ? channelsFirstChunk(shape) : 1
-    let chunks = (channels + chunkWidth - 1) / chunkWidth
-    /// The channels of chunk `chunk`.
-    func chunkChannels(_ chunk: Int) -> Range<Int> { chunk * chunkWidth..<min(channels, (chunk + 1) * chunkWidth) }
-    /// The values of block `block` of every channel.
-    func blockRange(_ block: Int) -> Range<Int> {
-      block * blockLength..<min(valuesPerChannel, (block + 1) * blockLength)
-    }
+    let blocks = ChannelsFirstBlocks(shape, chunkWidth: channelFinished == nil ? nil : 1)
+    let (blocksPerChannel, chunkWidth) = (blocks.blocksPerChannel, blocks.chunkWidth)
     if blocksPerChannel == 1 || channelFinished != nil {
       // The same sums as the merge below: a channel's blocks added in order from zero.
-      parallelFor(chunks, costPerItem: (channelFinished == nil ? 2 : 5) * valuesPerChannel * chunkWidth) { chunkRange in
+      parallelFor(blocks.chunks, costPerItem: (channelFinished == nil ? 2 : 5) * shape.valuesPerChannel * chunkWidth) {
+        chunkRange in
         withUnsafeTemporaryAllocation(of: GradientSums.self, capacity: chunkWidth) { blockSums in
           for chunk in chunkRange {
-            let channelRange = chunkChannels(chunk)
+            let channelRange = blocks.channels(ofChunk: chunk)
             // This is safe: blockSums holds one entry per channel of the chunk, indexed from its first.
             let blockSums = blockSums.baseAddress! - channelRange.lowerBound
             for block in 0..<blocksPerChannel {
               chunkBlock(
-                channels: channelRange, range: blockRange(block), into: blockSums, stride: 1, relu: relu,
+                channels: channelRange, range: blocks.values(ofBlock: block), into: blockSums, stride: 1, relu: relu,
                 writesInputGradient: writesInputGradient)
               for channel in channelRange {
                 if block == 0 { sums[channel] = blockSums[channel] } else { sums[channel] += blockSums[channel] }
@@ -150,19 +142,19 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
       return
     }
     // Partials at [channel · blocksPerChannel + block], merged per channel in block order.
-    let partials = [GradientSums](unsafeUninitializedCapacity: channels * blocksPerChannel) { buffer, initialized in
+    let partials = [GradientSums](unsafeUninitializedCapacity: shape.channels * blocksPerChannel) { buffer, initialized in
       // Every (channel, block) entry is assigned by exactly one work item (a trivial type).
-      parallelFor(chunks * blocksPerChannel, costPerItem: 2 * blockLength * chunkWidth) { items in
+      parallelFor(blocks.chunks * blocksPerChannel, costPerItem: 2 * blocks.blockLength * chunkWidth) { items in
         for item in items {
           let block = item % blocksPerChannel
           chunkBlock(
-            channels: chunkChannels(item / blocksPerChannel), range: blockRange(block),
+            channels: blocks.channels(ofChunk: item / blocksPerChannel), range: blocks.values(ofBlock: block),
             into: buffer.baseAddress! + block, stride: blocksPerChannel, relu: relu, writesInputGradient: writesInputGradient)
         }
       }
       initialized = buffer.count
     }
-    for channel in 0..<channels {
+    for channel in 0..<shape.channels {
       var total = GradientSums()
       for index in channel * blocksPerChannel..<(channel + 1) * blocksPerChannel { total += partials[index] }
       sums[channel] = total
@@ -327,8 +319,9 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     }
   }
 
-  /// The sums over `rows` × `channels`, written to `destination[channel]`: Float run
-  /// sums first for Float input, Double for the whole block when any is not finite.
+  /// The sums over `rows` × `channels`, written to `destination[channel]`: in Double for
+  /// fewer than ``minimumRowsForFloatSums`` rows; otherwise Float run sums first for Float
+  /// input, and Double for the whole block when any is not finite.
   private func channelsLastBlock<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
     rows: Range<Int>, channels: Range<Int>, into destination: UnsafeMutablePointer<GradientSums>, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
   ) {

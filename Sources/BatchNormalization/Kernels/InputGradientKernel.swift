@@ -40,7 +40,7 @@ typealias ChannelInputGradientCoefficients<Scalar> = (
 )
 
 /// dx for the N planes of one channel (channels-first, batch statistics), written with
-/// streaming stores where ``streamsOutput(_:scalar:)`` says so.
+/// streaming stores where ``streamsOutput(_:scalar:buffers:)`` says so for x, dy and dx.
 func computeChannelInputGradient<Scalar: BatchNormScalar>(
   channel: Int, input: UnsafePointer<Scalar>, gradOutput: UnsafePointer<Scalar>, shape: BatchNormShape,
   coefficients: ChannelInputGradientCoefficients<Scalar>, activation: FusedActivation,
@@ -118,11 +118,8 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
       }
     case .channelsLast:
       if streamsOutput(shape, scalar: Scalar.self, buffers: 3) {
-        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 12 * channels) { doubled in
-          // This is safe: doubled holds the six coefficient rows, each written twice (2·C values).
-          let table = doubled.baseAddress!
-          for index in 0..<6 { writeDoubled(coefficients(index), channels: channels, into: table + 2 * index * channels) }
-          streamRows(x, dy, dx, rows: shape.valuesPerChannel, doubled: table, relu: relu, centered: centered)
+        withDoubledRows((0..<6).map(coefficients), channels: channels) { doubled in
+          streamRows(x, dy, dx, rowCount: shape.valuesPerChannel, doubled: doubled, relu: relu, centered: centered)
         }
         return
       }
@@ -182,33 +179,33 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
   }
 
   /// Channels-last rows, each work item's rows as one run written with streaming stores
-  /// (``writeRows(into:rows:channels:streams:vector:value:)``), from the six coefficient
-  /// rows doubled (row k at `doubled + 2k·C`, 2·C values).
+  /// (``writeRows(into:rows:channels:vector:value:)``), with the six coefficient rows read
+  /// from `doubled` (``withDoubledRows(_:channels:_:)``: row k at `doubled + 2k·C`).
   private func streamRows<ReLU: KernelSwitch, Centered: KernelSwitch>(
-    _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, rows: Int,
-    doubled table: UnsafePointer<Scalar>, relu: ReLU.Type, centered: Centered.Type
+    _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, rowCount: Int,
+    doubled: UnsafePointer<Scalar>, relu: ReLU.Type, centered: Centered.Type
   ) {
-    let channels = channels
-    let rowTable = CoefficientRows(
-      table, table + 2 * channels, table + 4 * channels, table + 6 * channels, table + 8 * channels,
-      table + 10 * channels)
-    parallelFor(rows, costPerItem: 2 * channels) { rows in
-      writeRows(into: dx, rows: rows, channels: channels, streams: SwitchOn.self) { offset, column in
-        Self.columns(
-          x.loadVector(at: offset), dy.loadVector(at: offset), column: column, rows: rowTable, relu: relu,
+    let width = channels
+    let rows = CoefficientRows(
+      center: doubled, scale: doubled + 2 * width, shift: doubled + 4 * width, gradScale: doubled + 6 * width,
+      gradCenterScale: doubled + 8 * width, gradShift: doubled + 10 * width)
+    parallelFor(rowCount, costPerItem: 2 * width) { range in
+      writeRows(into: dx, rows: range, channels: width) { offset, column in
+        // This is safe: column < C, so column + 7 < 2·C (writeRows).
+        Self.vectorGradient(
+          x.loadVector(at: offset), dy.loadVector(at: offset), column: column, rows: rows, relu: relu,
           centered: centered)
       } value: { offset, column in
-        Self.column(x[offset], dy[offset], column: column, rows: rowTable, relu: relu, centered: centered)
+        Self.scalarGradient(x[offset], dy[offset], column: column, rows: rows, relu: relu, centered: centered)
       }
       bn_stream_fence()
     }
   }
 
-  /// Where the six coefficient rows start: center, scale, shift, gradScale,
-  /// gradCenterScale, gradShift.
+  /// Where the six coefficient rows start.
   typealias CoefficientRows = (
-    UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafePointer<Scalar>,
-    UnsafePointer<Scalar>, UnsafePointer<Scalar>
+    center: UnsafePointer<Scalar>, scale: UnsafePointer<Scalar>, shift: UnsafePointer<Scalar>,
+    gradScale: UnsafePointer<Scalar>, gradCenterScale: UnsafePointer<Scalar>, gradShift: UnsafePointer<Scalar>
   )
 
   /// The six rows of the tables this run was made with.
@@ -219,28 +216,30 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
   /// dx of the eight values x, dy of columns `column..<column + 8`. Rows a variant does
   /// not use are never loaded (the switches fold).
   @inline(__always)
-  static func columns<ReLU: KernelSwitch, Centered: KernelSwitch>(
+  static func vectorGradient<ReLU: KernelSwitch, Centered: KernelSwitch>(
     _ x: SIMD8<Scalar>, _ dy: SIMD8<Scalar>, column: Int, rows: CoefficientRows, relu: ReLU.Type,
     centered: Centered.Type
   ) -> SIMD8<Scalar> {
     value(
-      x, dy, center: ReLU.isOn || Centered.isOn ? rows.0.loadVector(at: column) : .zero,
-      scale: ReLU.isOn ? rows.1.loadVector(at: column) : .zero,
-      shift: ReLU.isOn ? rows.2.loadVector(at: column) : .zero, gradScale: rows.3.loadVector(at: column),
-      gradCenterScale: Centered.isOn ? rows.4.loadVector(at: column) : .zero,
-      gradShift: Centered.isOn ? rows.5.loadVector(at: column) : .zero, relu: relu, centered: centered)
+      x, dy, center: ReLU.isOn || Centered.isOn ? rows.center.loadVector(at: column) : .zero,
+      scale: ReLU.isOn ? rows.scale.loadVector(at: column) : .zero,
+      shift: ReLU.isOn ? rows.shift.loadVector(at: column) : .zero, gradScale: rows.gradScale.loadVector(at: column),
+      gradCenterScale: Centered.isOn ? rows.gradCenterScale.loadVector(at: column) : .zero,
+      gradShift: Centered.isOn ? rows.gradShift.loadVector(at: column) : .zero, relu: relu, centered: centered)
   }
 
-  /// dx of one value x, dy of column `column`, as ``columns(_:_:column:rows:relu:centered:)``.
+  /// dx of one value x, dy of column `column`, as
+  /// ``vectorGradient(_:_:column:rows:relu:centered:)``.
   @inline(__always)
-  static func column<ReLU: KernelSwitch, Centered: KernelSwitch>(
+  static func scalarGradient<ReLU: KernelSwitch, Centered: KernelSwitch>(
     _ x: Scalar, _ dy: Scalar, column: Int, rows: CoefficientRows, relu: ReLU.Type, centered: Centered.Type
   ) -> Scalar {
     value(
-      SIMD2(x, 0), SIMD2(dy, 0), center: SIMD2(repeating: rows.0[column]), scale: SIMD2(repeating: rows.1[column]),
-      shift: SIMD2(repeating: rows.2[column]), gradScale: SIMD2(repeating: rows.3[column]),
-      gradCenterScale: SIMD2(repeating: rows.4[column]), gradShift: SIMD2(repeating: rows.5[column]), relu: relu,
-      centered: centered)[0]
+      SIMD2(x, 0), SIMD2(dy, 0), center: SIMD2(repeating: rows.center[column]),
+      scale: SIMD2(repeating: rows.scale[column]), shift: SIMD2(repeating: rows.shift[column]),
+      gradScale: SIMD2(repeating: rows.gradScale[column]),
+      gradCenterScale: SIMD2(repeating: rows.gradCenterScale[column]),
+      gradShift: SIMD2(repeating: rows.gradShift[column]), relu: relu, centered: centered)[0]
   }
 
   /// A channels-last row: per-channel coefficient vectors.
@@ -253,13 +252,14 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
     var column = 0
     while column + 8 <= channels {
       dx.storeVector(
-        Self.columns(
+        Self.vectorGradient(
           x.loadVector(at: column), dy.loadVector(at: column), column: column, rows: rows, relu: relu,
           centered: centered), at: column)
       column += 8
     }
     while column < channels {
-      dx[column] = Self.column(x[column], dy[column], column: column, rows: rows, relu: relu, centered: centered)
+      dx[column] = Self.scalarGradient(
+        x[column], dy[column], column: column, rows: rows, relu: relu, centered: centered)
       column += 1
     }
   }

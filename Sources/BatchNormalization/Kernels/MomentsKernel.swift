@@ -1,6 +1,6 @@
 /// Per-channel batch statistics (count, mean, M2) in one pass over the input.
 ///
-/// Each fixed-size block sums v = x − K and v² per channel, where K is the block's first
+/// Each block (``channelsFirstBlockLength(_:)``, ``channelsLastBlockLength``) sums v = x − K and v² per channel, where K is the block's first
 /// value of that channel (shifted sums: no cancellation while the block's values lie
 /// within a few standard deviations of K, and a constant channel gives exactly 0).
 /// Short runs of at most ``partialSumLength`` values per lane add up in the element type
@@ -67,49 +67,39 @@ let partialSumLength = 32
 
 // MARK: Channels-first: each (sample, channel) plane is contiguous.
 
-/// Blocks of ``channelsFirstBlockLength(_:)`` values per channel, each channel's blocks merged in
-/// order. A work item takes a chunk of channels (``channelsFirstChunk(_:)``) and reads
-/// their planes in memory order, sample by sample, rather than one channel's planes in
-/// turn; each channel's arithmetic is the same in any chunk.
+/// Blocks and chunks of ``ChannelsFirstBlocks``, each channel's blocks merged in order. A
+/// work item takes a chunk of channels and reads their planes in memory order, sample by
+/// sample, rather than one channel's planes in turn; each channel's arithmetic is the same
+/// in any chunk.
 private func channelsFirstMoments<Scalar: BatchNormScalar>(
   _ base: UnsafePointer<Scalar>, shape: BatchNormShape, into moments: UnsafeMutableBufferPointer<ChannelMoments>
 ) {
-  let channels = shape.channels
-  let valuesPerChannel = shape.valuesPerChannel
-  let blockLength = channelsFirstBlockLength(shape)
-  let blocksPerChannel = (valuesPerChannel + blockLength - 1) / blockLength
-  let chunkWidth = channelsFirstChunk(shape)
-  let chunks = (channels + chunkWidth - 1) / chunkWidth
-  /// The channels of chunk `chunk`.
-  func chunkChannels(_ chunk: Int) -> Range<Int> { chunk * chunkWidth..<min(channels, (chunk + 1) * chunkWidth) }
-  /// The values of block `block` of every channel.
-  func blockRange(_ block: Int) -> Range<Int> {
-    block * blockLength..<min(valuesPerChannel, (block + 1) * blockLength)
-  }
+  let blocks = ChannelsFirstBlocks(shape)
+  let blocksPerChannel = blocks.blocksPerChannel
   if blocksPerChannel == 1 {
-    parallelFor(chunks, costPerItem: valuesPerChannel * chunkWidth) { chunkRange in
+    parallelFor(blocks.chunks, costPerItem: shape.valuesPerChannel * blocks.chunkWidth) { chunkRange in
       for chunk in chunkRange {
         chunkMoments(
-          base, channels: chunkChannels(chunk), range: 0..<valuesPerChannel, shape: shape,
+          base, channels: blocks.channels(ofChunk: chunk), range: blocks.values(ofBlock: 0), shape: shape,
           into: moments.baseAddress!, stride: 1)
       }
     }
     return
   }
   // Partials at [channel · blocksPerChannel + block], merged per channel in block order.
-  let partials = [ChannelMoments](unsafeUninitializedCapacity: channels * blocksPerChannel) { buffer, initialized in
+  let partials = [ChannelMoments](unsafeUninitializedCapacity: shape.channels * blocksPerChannel) { buffer, initialized in
     // Every (channel, block) entry is assigned by exactly one work item (a trivial type).
-    parallelFor(chunks * blocksPerChannel, costPerItem: blockLength * chunkWidth) { items in
+    parallelFor(blocks.chunks * blocksPerChannel, costPerItem: blocks.blockLength * blocks.chunkWidth) { items in
       for item in items {
         let block = item % blocksPerChannel
         chunkMoments(
-          base, channels: chunkChannels(item / blocksPerChannel), range: blockRange(block), shape: shape,
-          into: buffer.baseAddress! + block, stride: blocksPerChannel)
+          base, channels: blocks.channels(ofChunk: item / blocksPerChannel), range: blocks.values(ofBlock: block),
+          shape: shape, into: buffer.baseAddress! + block, stride: blocksPerChannel)
       }
     }
     initialized = buffer.count
   }
-  for channel in 0..<channels {
+  for channel in 0..<shape.channels {
     var total = ChannelMoments.empty
     for index in channel * blocksPerChannel..<(channel + 1) * blocksPerChannel { total.merge(partials[index]) }
     moments[channel] = total
@@ -166,12 +156,8 @@ private func chunkSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
     // This is safe: one accumulator per channel of the chunk, indexed from its first; the
     // chunk's other channels' planes follow the first channel's within each sample, S apart.
     let accumulators = accumulators.baseAddress! - channels.lowerBound
-    var firstOffset = 0
-    forEachChannelsFirstRun(channel: channels.lowerBound, range: range.lowerBound..<range.lowerBound + 1, shape: shape) {
-      offset, _ in firstOffset = offset
-    }
     for channel in channels {
-      let shift = base[firstOffset + (channel - channels.lowerBound) * shape.spatial]
+      let shift = base[channelsFirstOffset(channel: channel, index: range.lowerBound, shape: shape)]
       (accumulators + channel).initialize(to: ShiftedSumsAccumulator(shift: shift))
     }
     forEachChannelsFirstRun(channel: channels.lowerBound, range: range, shape: shape) { offset, length in

@@ -12,7 +12,9 @@ typealias ChannelCoefficients<Scalar: BatchNormScalar> = ChannelRows<Scalar>
 
 /// Writes y = (x − center[c])·scale[c] + shift[c] (then max(0, y) for `.relu`). A Float
 /// output too large for the cache is written with streaming stores
-/// (``streamsOutput(_:scalar:)``, ``writeRun(into:length:streams:vector:value:)``).
+/// (``streamsOutput(_:scalar:buffers:)``; channels-first planes through
+/// ``writeRun(into:length:streams:vector:value:)``, channels-last rows through
+/// ``writeRows(into:rows:channels:vector:value:)``).
 func normalize<Scalar: BatchNormScalar>(
   input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
   coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation, output: UnsafeMutableBufferPointer<Scalar>
@@ -71,27 +73,20 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
         }
         return
       }
-      withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 6 * channels) { doubled in
-        // This is safe: doubled holds center, scale and shift, each written twice (2·C values).
-        let table = doubled.baseAddress!
-        writeDoubled(center, channels: channels, into: table)
-        writeDoubled(scale, channels: channels, into: table + 2 * channels)
-        writeDoubled(shift, channels: channels, into: table + 4 * channels)
-        NormalizeKernel(
-          source: source, destination: destination, shape: shape, center: table, scale: table + 2 * channels,
-          shift: table + 4 * channels
-        ).streamRows(relu: relu)
-      }
+      withDoubledRows([center, scale, shift], channels: channels) { doubled in streamRows(doubled: doubled, relu: relu) }
     }
   }
 
   /// Channels-last rows, each work item's rows as one run written with streaming stores
-  /// (``writeRows(into:rows:channels:streams:vector:value:)``); the coefficient rows are
-  /// doubled (2·C values each).
-  private func streamRows<ReLU: KernelSwitch>(relu: ReLU.Type) {
-    let source = source, center = center, scale = scale, shift = shift, channels = shape.channels
+  /// (``writeRows(into:rows:channels:vector:value:)``), with center, scale and shift read
+  /// from `doubled` (``withDoubledRows(_:channels:_:)``: row k at `doubled + 2k·C`).
+  private func streamRows<ReLU: KernelSwitch>(doubled: UnsafePointer<Scalar>, relu: ReLU.Type) {
+    // Locals, not fields: a closure that captures `self` is not inlined into writeRows.
+    let (source, destination, channels) = (source, destination, shape.channels)
+    let (center, scale, shift) = (doubled, doubled + 2 * channels, doubled + 4 * channels)
     parallelFor(shape.valuesPerChannel, costPerItem: channels) { rows in
-      writeRows(into: destination, rows: rows, channels: channels, streams: SwitchOn.self) { offset, column in
+      writeRows(into: destination, rows: rows, channels: channels) { offset, column in
+        // This is safe: column < C, so column + 7 < 2·C (writeRows).
         let value = (source.loadVector(at: offset) - center.loadVector(at: column)) * scale.loadVector(at: column)
           + shift.loadVector(at: column)
         return ReLU.isOn ? value.replacing(with: 0, where: value .<= 0) : value

@@ -7,7 +7,7 @@ import CStreamingStores
 /// pass reads again (nhwc 64x14x14x256 backward, 38 MB: 1.60–1.70 → 1.24–1.35 ms). Channels-first planes
 /// must hold at least 1024 values (32x32 and up), so that the partial lines at the ends
 /// of each plane stay few; channels-last rows are written as one run per work item
-/// (``writeRows(into:rows:channels:streams:vector:value:)``), which needs C ≥ 8. Writing
+/// (``writeRows(into:rows:channels:vector:value:)``), which needs C ≥ 8. Writing
 /// past the cache saves reading each line in before overwriting it, a third of the
 /// traffic of y = a·x + b (a C loop over 32x64x56x56: 811–917 µs with ordinary stores,
 /// 673–714 with streaming ones). Smaller outputs stay in the cache for the next layer to
@@ -36,7 +36,7 @@ func writeRun<Scalar: BatchNormScalar, Streams: KernelSwitch>(
   var index = 0
   if Streams.isOn, Scalar.self == Float.self {
     // Floats up to the first line boundary, then whole lines of 16 Floats.
-    let lines = streamedLines(destination, length: length)
+    let lines = streamedLines(UnsafeMutableRawPointer(destination), floats: length)
     while index < lines.lowerBound {
       destination[index] = value(index)
       index += 1
@@ -60,43 +60,50 @@ func writeRun<Scalar: BatchNormScalar, Streams: KernelSwitch>(
   }
 }
 
-/// Writes `rows` of a channels-last output (rows of `channels` values) as one contiguous
-/// run, as ``writeRun(into:length:streams:vector:value:)`` does, so that only the run's
-/// two ends hold partial lines, however short the rows. `vector(offset, column)` gives the
-/// eight values at element `offset` of the output, whose first column is `column`
-/// (0 ≤ column < C); their columns run on past C into the next row, so the caller reads
-/// its per-channel coefficients from tables doubled to 2·C values
-/// (``writeDoubled(_:channels:into:)``). `value(offset, column)` gives one value. The
-/// column advances by 8 (mod C: one subtraction, as C ≥ 8) without a division.
+/// Writes `rows` of a channels-last output (rows of `channels` values) with streaming
+/// stores, as one contiguous run like ``writeRun(into:length:streams:vector:value:)``, so
+/// that only the run's two ends hold partial lines, however short the rows. Float only
+/// (``streamsOutput(_:scalar:buffers:)``; another type is written with ordinary stores).
+/// `vector(offset, column)` gives the eight values at element `offset` of the output, whose
+/// first column is `column` (0 ≤ column < C); their columns run on past C into the next
+/// row, so the caller reads its per-channel coefficients from rows doubled to 2·C values
+/// (``withDoubledRows(_:channels:_:)``): column + 7 < C + 8 ≤ 2·C, as C ≥ 8.
+/// `value(offset, column)` gives one value. The column advances by 8 (mod C: one
+/// subtraction, as C ≥ 8) without a division, behind a branch marked rarely taken: compiled
+/// as a conditional move it made every coefficient load wait for the previous column
+/// (nhwc 32x56x56x64 inference 0.72 → 0.95 ms). The caller ends its loop of runs with
+/// `bn_stream_fence()`.
 @inline(__always)
-func writeRows<Scalar: BatchNormScalar, Streams: KernelSwitch>(
-  into destination: UnsafeMutablePointer<Scalar>, rows: Range<Int>, channels: Int, streams: Streams.Type,
+func writeRows<Scalar: BatchNormScalar>(
+  into destination: UnsafeMutablePointer<Scalar>, rows: Range<Int>, channels: Int,
   vector: (_ offset: Int, _ column: Int) -> SIMD8<Scalar>, value: (_ offset: Int, _ column: Int) -> Scalar
 ) {
-  assert(channels >= 8)
+  precondition(channels >= 8, "streamed channels-last rows need C ≥ 8")
   let start = rows.lowerBound * channels, end = rows.upperBound * channels
-  let lines = Streams.isOn && Scalar.self == Float.self ? streamedLines(destination + start, length: end - start) : 0..<0
+  let lines = Scalar.self == Float.self ? streamedLines(UnsafeMutableRawPointer(destination + start), floats: end - start) : 0..<0
   var offset = start
   while offset < start + lines.lowerBound {
     destination[offset] = value(offset, offset % channels)
     offset += 1
   }
   var column = offset % channels
-  while offset < start + lines.upperBound {
-    // This is safe: destination + offset is 32-byte aligned (a line start, or its middle)
-    // and its eight values lie inside the run.
-    bn_stream_store_float8(
-      UnsafeMutableRawPointer(destination + offset).assumingMemoryBound(to: Float.self),
-      unsafeBitCast(vector(offset, column), to: SIMD8<Float>.self))
-    offset += 8
-    column += 8
-    if column >= channels { column -= channels }
+  if Scalar.self == Float.self {
+    while offset < start + lines.upperBound {
+      // This is safe: destination + offset is 32-byte aligned (a line start, or its middle),
+      // its eight values lie inside the run, and Scalar is Float.
+      bn_stream_store_float8(
+        UnsafeMutableRawPointer(destination + offset).assumingMemoryBound(to: Float.self),
+        unsafeBitCast(vector(offset, column), to: SIMD8<Float>.self))
+      offset += 8
+      column += 8
+      if _slowPath(column >= channels) { column -= channels }
+    }
   }
   while offset + 8 <= end {
     destination.storeVector(vector(offset, column), at: offset)
     offset += 8
     column += 8
-    if column >= channels { column -= channels }
+    if _slowPath(column >= channels) { column -= channels }
   }
   while offset < end {
     destination[offset] = value(offset, column)
@@ -106,18 +113,28 @@ func writeRows<Scalar: BatchNormScalar, Streams: KernelSwitch>(
   }
 }
 
-/// The whole 64-byte lines of a run of `length` Floats at `destination`, as a range of
-/// its indices: from the first line boundary to the last, in whole lines of 16 Floats.
+/// The whole 64-byte lines of a run of `floats` Floats at `destination`, as a range of
+/// the run's indices: from the first line boundary to the last, in whole lines of 16.
 @inline(__always)
-func streamedLines<Scalar>(_ destination: UnsafeMutablePointer<Scalar>, length: Int) -> Range<Int> {
-  let head = min(length, ((64 - Int(bitPattern: destination) & 63) & 63) / MemoryLayout<Float>.stride)
-  return head..<head + (length - head) / 16 * 16
+func streamedLines(_ destination: UnsafeMutableRawPointer, floats: Int) -> Range<Int> {
+  let head = min(floats, ((64 - Int(bitPattern: destination) & 63) & 63) / MemoryLayout<Float>.stride)
+  return head..<head + (floats - head) / 16 * 16
 }
 
-/// Channel values `row[0..<C]` written twice in a row into `destination` (2·C values),
-/// so that eight columns starting anywhere below C can be read with one vector load
-/// (``writeRows(into:rows:channels:streams:vector:value:)``).
-func writeDoubled<Scalar>(_ row: UnsafePointer<Scalar>, channels: Int, into destination: UnsafeMutablePointer<Scalar>) {
-  destination.initialize(from: row, count: channels)
-  (destination + channels).initialize(from: row, count: channels)
+/// Calls `body` with the coefficient rows `rows` (C values each) doubled: row k written
+/// twice in a row at `doubled + 2k·C`, so that eight columns starting anywhere below C
+/// can be read with one vector load (``writeRows(into:rows:channels:vector:value:)``).
+@inline(__always)
+func withDoubledRows<Scalar, Result>(
+  _ rows: [UnsafePointer<Scalar>], channels: Int, _ body: (_ doubled: UnsafePointer<Scalar>) -> Result
+) -> Result {
+  withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 2 * rows.count * channels) { doubled in
+    // This is safe: doubled holds 2·C values per row, and each row holds C values.
+    let table = doubled.baseAddress!
+    for (index, row) in rows.enumerated() {
+      (table + 2 * index * channels).initialize(from: row, count: channels)
+      (table + (2 * index + 1) * channels).initialize(from: row, count: channels)
+    }
+    return body(table)
+  }
 }

@@ -47,12 +47,14 @@ func channelsFirstBlockLength(_ shape: BatchNormShape) -> Int {
 /// planes in turn, 14x14 planes (784 bytes between jumps of C·S·4 bytes) ran at a third of
 /// the bandwidth that reading the same bytes in order did; 56x56 planes at two thirds; and
 /// a C loop over 32x64x56x56 read 98 KB stretches (8 channels) at 51–59 GB/s and 784 KB
-/// ones at 54–64 (`benchmarks/access_patterns.c`). At least enough channels that a stretch
-/// holds 65 536 values, but at most an eighth of the channels; and, where blocks hold whole
-/// samples, as many as still leave 16 work items (chunks × blocks) to split over threads.
-/// Where a block is part of a plane (S > ``reductionBlockLength``) a chunk of several
-/// channels would read as many short pieces, so it keeps the narrow rule. A function of the
-/// shape only; each channel's arithmetic is the same in any chunk.
+/// ones at 54–64 (`benchmarks/access_patterns.c`). The wider of two widths: enough channels
+/// for a stretch of 65 536 values but at most an eighth of them; and, where blocks hold
+/// whole samples, C divided (rounded up) among ⌈16 / blocks⌉ chunks, so that about 16 work
+/// items (chunks × blocks) remain to split over threads. Where a block is part of a plane
+/// (S > ``reductionBlockLength``) a chunk of several channels would read as many short
+/// pieces, so only the first width applies. A function of the shape only; each channel's
+/// arithmetic is the same in any chunk. (``BatchNormShape`` has at least one sample and
+/// channel, so there is at least one block.)
 func channelsFirstChunk(_ shape: BatchNormShape) -> Int {
   let narrow = max(1, min(65_536 / shape.spatial, (shape.channels + 7) / 8))
   guard shape.spatial <= reductionBlockLength else { return narrow }
@@ -60,6 +62,45 @@ func channelsFirstChunk(_ shape: BatchNormShape) -> Int {
   let blocks = (shape.valuesPerChannel + blockLength - 1) / blockLength
   let chunks = (16 + blocks - 1) / blocks
   return max(narrow, (shape.channels + chunks - 1) / chunks)
+}
+
+/// How a channels-first reduction cuts its work: each channel's values (logical index
+/// n·S + s) into blocks of ``channelsFirstBlockLength(_:)``, the channels into chunks of
+/// `chunkWidth` (``channelsFirstChunk(_:)`` unless given), and the work into items
+/// (chunk, block), numbered chunk by chunk. Partial results of a channel's blocks merge in
+/// block order, so results do not depend on the thread count.
+struct ChannelsFirstBlocks {
+  let shape: BatchNormShape
+  /// The values of one channel in a block (the last block may hold fewer).
+  let blockLength: Int
+  let blocksPerChannel: Int
+  let chunkWidth: Int
+  let chunks: Int
+
+  init(_ shape: BatchNormShape, chunkWidth: Int? = nil) {
+    self.shape = shape
+    blockLength = channelsFirstBlockLength(shape)
+    blocksPerChannel = (shape.valuesPerChannel + blockLength - 1) / blockLength
+    self.chunkWidth = chunkWidth ?? channelsFirstChunk(shape)
+    chunks = (shape.channels + self.chunkWidth - 1) / self.chunkWidth
+  }
+
+  /// The channels of chunk `chunk`.
+  func channels(ofChunk chunk: Int) -> Range<Int> {
+    chunk * chunkWidth..<min(shape.channels, (chunk + 1) * chunkWidth)
+  }
+
+  /// The values of block `block` of every channel.
+  func values(ofBlock block: Int) -> Range<Int> {
+    block * blockLength..<min(shape.valuesPerChannel, (block + 1) * blockLength)
+  }
+}
+
+/// The offset in a channels-first buffer of channel `channel`'s value with logical index
+/// `index` (index = n·S + s).
+@inline(__always)
+func channelsFirstOffset(channel: Int, index: Int, shape: BatchNormShape) -> Int {
+  (index / shape.spatial * shape.channels + channel) * shape.spatial + index % shape.spatial
 }
 
 /// Whether channels-first backward with batch statistics takes one channel at a time
