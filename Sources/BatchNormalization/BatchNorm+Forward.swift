@@ -202,7 +202,9 @@ extension BatchNorm {
                   let inverse = inverse.baseAddress!, saved = saved.baseAddress!
                   let gamma = gamma.baseAddress!, beta = beta.baseAddress!
                   parallelForChannels(channels, costPerChannel: 32) { range in
-                    // Centers into the table's first row, variances into the scratch.
+                    // Centers into the table's first row, variances into the scratch (the
+                    // biased variance M2/m, as ChannelMoments.biasedVariance, without its
+                    // check for m = 0: forward never measures an empty channel).
                     switch source {
                     case .batch(let moments):
                       for channel in range {

@@ -211,13 +211,10 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     partial: Partial.Type, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
   ) {
     for channel in channels { (accumulators + channel).initialize(to: ChannelAccumulator()) }
-    // The first channel's runs; the others' planes follow it within each sample, S apart.
-    forEachChannelsFirstRun(channel: channels.lowerBound, range: range, shape: shape) { offset, length in
-      for channel in channels {
-        accumulateRun(
-          channel: channel, offset: offset + (channel - channels.lowerBound) * shape.spatial, length: length,
-          into: &accumulators[channel], partial: partial, relu: relu, writesInputGradient: writesInputGradient)
-      }
+    forEachChannelsFirstRun(channels: channels, range: range, shape: shape) { channel, offset, length in
+      accumulateRun(
+        channel: channel, offset: offset, length: length, into: &accumulators[channel], partial: partial, relu: relu,
+        writesInputGradient: writesInputGradient)
     }
   }
 

@@ -153,19 +153,14 @@ private func chunkSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
   into sums: UnsafeMutablePointer<ShiftedSums>, partial: Partial.Type
 ) {
   withUnsafeTemporaryAllocation(of: ShiftedSumsAccumulator<Scalar>.self, capacity: channels.count) { accumulators in
-    // This is safe: one accumulator per channel of the chunk, indexed from its first; the
-    // chunk's other channels' planes follow the first channel's within each sample, S apart.
+    // This is safe: one accumulator per channel of the chunk, indexed from its first.
     let accumulators = accumulators.baseAddress! - channels.lowerBound
     for channel in channels {
       let shift = base[channelsFirstOffset(channel: channel, index: range.lowerBound, shape: shape)]
       (accumulators + channel).initialize(to: ShiftedSumsAccumulator(shift: shift))
     }
-    forEachChannelsFirstRun(channel: channels.lowerBound, range: range, shape: shape) { offset, length in
-      for channel in channels {
-        addRun(
-          base + offset + (channel - channels.lowerBound) * shape.spatial, length: length,
-          into: &accumulators[channel], partial: partial)
-      }
+    forEachChannelsFirstRun(channels: channels, range: range, shape: shape) { channel, offset, length in
+      addRun(base + offset, length: length, into: &accumulators[channel], partial: partial)
     }
     for channel in channels { sums[channel] = accumulators[channel].total(count: range.count) }
   }

@@ -4,12 +4,12 @@ import CStreamingStores
 /// whose `buffers` (input and output: 2; backward's x, dy and dx: 3) together exceed
 /// 32 MiB, the last-level cache of the machine measured, so the output would not stay in
 /// the cache anyway, and written through it would evict the inputs that backward's second
-/// pass reads again (nhwc 64x14x14x256 backward, 38 MB: 1.60–1.70 → 1.24–1.35 ms). Channels-first planes
-/// must hold at least 1024 values (32x32 and up), so that the partial lines at the ends
-/// of each plane stay few; channels-last rows are written as one run per work item
-/// (``writeRows(into:rows:channels:vector:value:)``), which needs C ≥ 8. Writing
-/// past the cache saves reading each line in before overwriting it, a third of the
-/// traffic of y = a·x + b (a C loop over 32x64x56x56: 811–917 µs with ordinary stores,
+/// pass reads again (nhwc 64x14x14x256 backward, 38 MB: 1.60–1.70 → 1.24–1.35 ms).
+/// Channels-first planes must hold at least 1024 values (32x32 and up), so that the
+/// partial lines at the ends of each plane stay few; channels-last rows are written as one
+/// run per work item (``writeRows(into:rows:channels:vector:value:)``), which needs C ≥ 8.
+/// Writing past the cache saves reading each line in before overwriting it, a third of
+/// the traffic of y = a·x + b (a C loop over 32x64x56x56: 811–917 µs with ordinary stores,
 /// 673–714 with streaming ones). Smaller outputs stay in the cache for the next layer to
 /// read.
 func streamsOutput<Scalar>(_ shape: BatchNormShape, scalar: Scalar.Type, buffers: Int = 2) -> Bool {

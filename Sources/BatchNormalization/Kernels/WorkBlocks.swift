@@ -114,18 +114,20 @@ func backwardBlocksChannels(_ shape: BatchNormShape) -> Bool {
   shape.batch == 1 || shape.spatial >= 16_384
 }
 
-/// Calls `body(offset, length)` for each contiguous run of channel `channel`'s values
-/// with logical indices `range` (index i = n·S + s), in a channels-first buffer.
+/// Calls `body(channel, offset, length)` for each contiguous run of the values with logical
+/// indices `range` (index i = n·S + s) of each of `channels`, in a channels-first buffer,
+/// in memory order: one sample's runs of those channels (S apart), then the next sample's.
 @inline(__always)
 func forEachChannelsFirstRun(
-  channel: Int, range: Range<Int>, shape: BatchNormShape, _ body: (_ offset: Int, _ length: Int) -> Void
+  channels: Range<Int>, range: Range<Int>, shape: BatchNormShape,
+  _ body: (_ channel: Int, _ offset: Int, _ length: Int) -> Void
 ) {
   var sample = range.lowerBound / shape.spatial
   var position = range.lowerBound % shape.spatial
   var remaining = range.count
   while remaining > 0 {
     let length = min(shape.spatial - position, remaining)
-    body((sample * shape.channels + channel) * shape.spatial + position, length)
+    for channel in channels { body(channel, (sample * shape.channels + channel) * shape.spatial + position, length) }
     remaining -= length
     sample += 1
     position = 0

@@ -1,7 +1,8 @@
 // Non-temporal ("streaming") stores for the kernels that write outputs larger than the
-// cache (normalize, and backward's input gradient): compiler builtins only, no library. A streaming store writes a cache line to memory without first reading it into
-// the cache, so an output that is larger than the cache costs its bytes once instead of
-// twice (read for ownership, then write back). Swift has no spelling for them; clang's
+// cache (normalize, and backward's input gradient): compiler builtins only, no library. A
+// streaming store writes a cache line to memory without first reading it into the cache,
+// so an output that is larger than the cache costs its bytes once instead of twice (read
+// for ownership, then write back). Swift has no spelling for them; clang's
 // __builtin_nontemporal_store does, on every target (movntps on x86-64, stnp on arm64).
 #ifndef C_STREAMING_STORES_H
 #define C_STREAMING_STORES_H
