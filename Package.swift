@@ -5,6 +5,7 @@ let package = Package(
   name: "swift-batchnorm",
   products: [
     // MARK: Public API
+    .library(name: "ComputeRuntime", targets: ["ComputeRuntime"]),
     .library(name: "BatchNormalization", targets: ["BatchNormalization"]),
     .library(name: "FileFormats", targets: ["FileFormats"]),
     .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
@@ -16,11 +17,14 @@ let package = Package(
   ],
   targets: [
     // MARK: Implementation
+    // The worker pool, the one parallel loop and the thread-count setting that every
+    // module's kernels share. Standard library, Dispatch and Synchronization only.
+    .target(name: "ComputeRuntime"),
     // Streaming (non-temporal) stores as clang builtins in a header: no library.
     .target(name: "CStreamingStores"),
-    // The core: kernels, statistics, state, modes, variants. Standard library, Dispatch and
-    // the header above only.
-    .target(name: "BatchNormalization", dependencies: ["CStreamingStores"]),
+    // The core: kernels, statistics, state, modes, variants. Standard library, the compute
+    // runtime and the header above only.
+    .target(name: "BatchNormalization", dependencies: ["ComputeRuntime", "CStreamingStores"]),
     // NPY and safetensors files, written atomically. Foundation only.
     .target(name: "FileFormats"),
     // zlib, the system library (Debian's zlib1g-dev), for gzip.
@@ -44,6 +48,7 @@ let package = Package(
     .target(
       name: "NeuralNetwork",
       dependencies: [
+        "ComputeRuntime",
         "BatchNormalization",
         "FileFormats",
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
@@ -57,6 +62,7 @@ let package = Package(
     .executableTarget(
       name: "BatchNormCommand",
       dependencies: [
+        "ComputeRuntime",
         "BatchNormalization",
         "FileFormats",
         "NeuralNetwork",
@@ -70,14 +76,14 @@ let package = Package(
     // MARK: Tests
     .testTarget(
       name: "BatchNormalizationTests",
-      dependencies: ["BatchNormalization"],
+      dependencies: ["BatchNormalization", "ComputeRuntime"],
       exclude: ["Fixtures"]
     ),
     .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileFormats", "CZlib"]),
     .testTarget(
       name: "NeuralNetworkTests",
-      dependencies: ["NeuralNetwork", "BatchNormalization", "FileFormats"],
+      dependencies: ["NeuralNetwork", "BatchNormalization", "ComputeRuntime", "FileFormats"],
       exclude: ["Fixtures"]
     ),
     .testTarget(name: "PlotsTests", dependencies: ["Plots"]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatchNormalization
+import ComputeRuntime
 import FileFormats
 import Foundation
 import NeuralNetwork

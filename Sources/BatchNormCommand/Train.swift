@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatchNormalization
+import ComputeRuntime
 import Datasets
 import FileFormats
 import Foundation

@@ -1,4 +1,5 @@
 import BatchNormalization
+import ComputeRuntime
 import Testing
 
 /// The numerics contract of DESIGN.md §3, checked against Double references.

@@ -1,4 +1,5 @@
 import BatchNormalization
+import ComputeRuntime
 import NeuralNetwork
 import Testing
 

@@ -1,4 +1,5 @@
 import BatchNormalization
+import ComputeRuntime
 
 /// The memory bandwidth of this machine right now, for the same number of bytes and
 /// threads as a benchmark row: a streaming read (Σx) and a read + write (y = a·x + b).

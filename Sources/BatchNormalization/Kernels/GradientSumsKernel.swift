@@ -1,3 +1,5 @@
+import ComputeRuntime
+
 /// The two per-channel sums that training-mode backward needs, in Double:
 /// Σ dy′ and Σ dy′·(x − center), where dy′ is dy masked by the fused activation.
 struct GradientSums: Hashable {

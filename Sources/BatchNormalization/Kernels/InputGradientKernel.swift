@@ -1,4 +1,5 @@
 import CStreamingStores
+import ComputeRuntime
 
 /// Per-channel coefficients of the input gradient
 /// dx = dy′·gradScale + (x − center)·gradCenterScale + gradShift,

@@ -1,3 +1,5 @@
+import ComputeRuntime
+
 /// Per-channel batch statistics (count, mean, M2) in one pass over the input.
 ///
 /// Each block (``channelsFirstBlockLength(_:)``, ``channelsLastBlockLength``) sums v = x − K and v² per channel, where K is the block's first

@@ -1,4 +1,5 @@
 import CStreamingStores
+import ComputeRuntime
 
 /// Per-channel coefficients of the normalizing map y = (x − center)·scale + shift,
 /// optionally followed by max(0, ·).

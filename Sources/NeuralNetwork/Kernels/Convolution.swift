@@ -1,4 +1,4 @@
-import BatchNormalization
+import ComputeRuntime
 
 /// The convolution of a batch as one matrix product per sample:
 /// y_n [out, P] = b + W [out, K] · columns_n [K, P]; each output plane starts at its

@@ -1,4 +1,4 @@
-import BatchNormalization
+import ComputeRuntime
 
 /// Max pooling over non-overlapping k×k windows (kernel = stride), as
 /// `torch.nn.MaxPool2d(k)`:

@@ -1,4 +1,4 @@
-import BatchNormalization
+import ComputeRuntime
 
 /// The bookkeeping every elementwise activation shares: y = f(x) on any shape, the output
 /// kept in training mode, and a backward whose derivative is a function of that output

@@ -5,7 +5,7 @@
 #else
   import CBLAS
 #endif
-import BatchNormalization
+import ComputeRuntime
 
 extension Float {
   /// C ← α·op(A)·op(B) + β·C with `cblas_sgemm`, split between the compute threads by

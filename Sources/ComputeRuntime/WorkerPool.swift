@@ -20,6 +20,7 @@ import Synchronization
 /// pass follow each other closely), then yielding the processor, then sleeping on a
 /// semaphore. One job runs at a time: a call made while another is in flight (from
 /// another thread, or nested inside a part) runs all its parts itself.
+@usableFromInline
 final class WorkerPool: @unchecked Sendable {
   static let shared = WorkerPool()
 
@@ -44,8 +45,9 @@ final class WorkerPool: @unchecked Sendable {
   nonisolated(unsafe) private var job: ((Int) -> Void)? = nil
   nonisolated(unsafe) private var workers: [Worker] = []
 
-  /// The most parts one job can have.
-  static let maximumParts = 255
+  /// The most parts one job can have: the part count shares a word with the job number
+  /// (``generation``), 8 bits of it.
+  @usableFromInline static let maximumParts = 255
 
   /// Runs `part(0)` … `part(parts − 1)` concurrently and returns when all are done.
   func run(parts: Int, _ part: (Int) -> Void) {
@@ -120,37 +122,3 @@ final class WorkerPool: @unchecked Sendable {
     }
   }
 }
-
-/// Starts a detached thread running `body`, which never returns.
-private func startThread(_ body: @escaping @Sendable () -> Void) {
-  let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-  #if canImport(Darwin)
-    var thread: pthread_t? = nil
-  #else
-    var thread = pthread_t()
-  #endif
-  let status = pthread_create(&thread, nil, threadEntry, context)
-  precondition(status == 0, "could not start a compute thread (pthread_create returned \(status))")
-  #if canImport(Darwin)
-    pthread_detach(thread!)
-  #else
-    pthread_detach(thread)
-  #endif
-}
-
-private final class ThreadBody: Sendable {
-  let body: @Sendable () -> Void
-  init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-}
-
-#if canImport(Darwin)
-  private func threadEntry(_ context: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
-    Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().body()
-    return nil
-  }
-#else
-  private func threadEntry(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-    Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().body()
-    return nil
-  }
-#endif
