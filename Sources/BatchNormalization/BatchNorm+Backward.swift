@@ -22,15 +22,12 @@ extension BatchNorm {
     _ gradOutput: UnsafeBufferPointer<Scalar>, input: UnsafeBufferPointer<Scalar>, context: BatchNormContext<Scalar>,
     into gradInput: UnsafeMutableBufferPointer<Scalar>
   ) throws(BatchNormError) -> ParameterGradients<Scalar> {
+    if let synchronization = context.synchronization {
+      return try synchronizedBackward(
+        gradOutput, input: input, context: context, into: gradInput, synchronization: synchronization)
+    }
     let shape = context.shape
-    try validate(
-      shape: shape,
-      buffers: [("gradient of the output", gradOutput.count), ("input", input.count), ("gradient of the input", gradInput.count)])
-    guard context.coefficients.count == context.groups.count,
-      context.coefficients.allSatisfy({ $0.channels == channels }),
-      context.inverseStandardDeviation.count == context.groups.count * channels,
-      context.renormalization.map({ $0.r.count == context.groups.count * channels && $0.d.count == $0.r.count }) ?? true
-    else { throw .contextMismatch(reason: "the context was not made by forward for \(channels) channels") }
+    try validateBackward(gradOutput, input: input, context: context, into: gradInput)
 
     let planeSize = shape.channels * shape.spatial
     var scaleGradient: [Double] = []
@@ -89,6 +86,22 @@ extension BatchNorm {
       scale: perChannel(channels) { Scalar(scaleGradient[$0]) }, shift: perChannel(channels) { Scalar(shiftGradient[$0]) })
   }
 
+  /// Checks backward's buffers against the context's shape, and the context against the
+  /// layer.
+  func validateBackward(
+    _ gradOutput: UnsafeBufferPointer<Scalar>, input: UnsafeBufferPointer<Scalar>, context: BatchNormContext<Scalar>,
+    into gradInput: UnsafeMutableBufferPointer<Scalar>
+  ) throws(BatchNormError) {
+    try validate(
+      shape: context.shape,
+      buffers: [("gradient of the output", gradOutput.count), ("input", input.count), ("gradient of the input", gradInput.count)])
+    guard context.coefficients.count == context.groups.count,
+      context.coefficients.allSatisfy({ $0.channels == channels }),
+      context.inverseStandardDeviation.count == context.groups.count * channels,
+      context.renormalization.map({ $0.r.count == context.groups.count * channels && $0.d.count == $0.r.count }) ?? true
+    else { throw .contextMismatch(reason: "the context was not made by forward for \(channels) channels") }
+  }
+
   /// One group's per-channel results from its sums S = Σdy′ and P = Σdy′·(x − µ_B), in one
   /// pass over the channels, split over threads for wide layers: dβ = S and
   /// dγ = r·P/σ_B + d·S (r = 1, d = 0 without Batch Renormalization), and, when
@@ -96,7 +109,7 @@ extension BatchNorm {
   /// gradient's coefficients (``inputGradientCoefficients(scale:inverse:sums:reciprocalCount:)``;
   /// frozen: gradCenterScale and gradShift are ±0, or NaN from non-finite sums, and never
   /// read, as the frozen kernel uses gradScale only).
-  private func channelGradients(
+  func channelGradients(
     _ sums: [GradientSums], inverseStandardDeviation: ArraySlice<Scalar>,
     renormalization: (r: ArraySlice<Scalar>, d: ArraySlice<Scalar>)?,
     inputGradient: (forward: ChannelCoefficients<Scalar>, reciprocalCount: Double)?

@@ -23,31 +23,63 @@ extension BatchNorm {
     into output: UnsafeMutableBufferPointer<Scalar>
   ) throws(BatchNormError) -> BatchNormContext<Scalar> {
     try validate(shape: shape, buffers: [("input", input.count), ("output", output.count)])
-    let tracks = configuration.tracksRunningStatistics
-    if mode == .recalibration && !tracks {
+    try checkMode(mode)
+    var groups = wantsBatchStatistics(mode) ? ghostBatches(batch: shape.batch, virtualBatchSize: configuration.virtualBatchSize) : [0..<shape.batch]
+    let smallestGroup = groups.map { $0.count }.min()! * shape.spatial
+    let usesBatchStatistics = try usesBatchStatistics(mode, smallestGroup: smallestGroup, shape: shape)
+    if !usesBatchStatistics { groups = [0..<shape.batch] }
+    let planeSize = shape.channels * shape.spatial
+    let groupMoments = usesBatchStatistics ? groups.map { group in
+      measureMoments(input, shape: shape.samples(count: group.count), offset: group.lowerBound * planeSize)
+    } : nil
+    return normalizeGroups(input, shape: shape, mode: mode, into: output, groups: groups, groupMoments: groupMoments)
+  }
+
+  /// Whether `mode` asks for batch statistics: every mode but inference, and inference
+  /// too for a layer without running statistics.
+  func wantsBatchStatistics(_ mode: BatchNormMode) -> Bool {
+    mode != .inference || !configuration.tracksRunningStatistics
+  }
+
+  /// Refuses a mode that the layer cannot run.
+  func checkMode(_ mode: BatchNormMode) throws(BatchNormError) {
+    if mode == .recalibration && !configuration.tracksRunningStatistics {
       throw .unsupported(reason: "recalibration needs running statistics, but this layer does not track them")
     }
-    var usesBatchStatistics = mode != .inference || !tracks
-    var groups = usesBatchStatistics ? ghostBatches(batch: shape.batch, virtualBatchSize: configuration.virtualBatchSize) : [0..<shape.batch]
-    let smallestGroup = groups.map { $0.count }.min()! * shape.spatial
-    if usesBatchStatistics && smallestGroup < 2 {
-      guard configuration.singleValuePolicy == .useRunningStatistics, tracks else {
-        throw .singleValuePerChannel(shape: shape)
-      }
-      usesBatchStatistics = false
-      groups = [0..<shape.batch]
-    }
+  }
 
+  /// Whether the call normalizes with batch statistics, given the fewest values per
+  /// channel that one set of statistics would cover: below two there is no variance, and
+  /// the single-value policy either throws (PyTorch's error) or falls back to the running
+  /// statistics.
+  func usesBatchStatistics(_ mode: BatchNormMode, smallestGroup: Int, shape: BatchNormShape) throws(BatchNormError) -> Bool {
+    guard wantsBatchStatistics(mode) else { return false }
+    guard smallestGroup < 2 else { return true }
+    guard configuration.singleValuePolicy == .useRunningStatistics, configuration.tracksRunningStatistics else {
+      throw .singleValuePerChannel(shape: shape)
+    }
+    return false
+  }
+
+  /// Normalizes each group with its moments' coefficients (or all with the running
+  /// statistics' when `groupMoments` is nil), updates the running statistics with the
+  /// groups' merged moments, and returns the context. Everything has been checked.
+  ///
+  /// - Parameter synchronization: set when `groupMoments` holds the statistics of every
+  ///   rank's shard (synchronized batch normalization), so backward exchanges its sums too.
+  mutating func normalizeGroups(
+    _ input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape, mode: BatchNormMode,
+    into output: UnsafeMutableBufferPointer<Scalar>, groups: [Range<Int>], groupMoments: [[ChannelMoments]]?,
+    synchronization: BatchNormSynchronization? = nil
+  ) -> BatchNormContext<Scalar> {
     let planeSize = shape.channels * shape.spatial
+    let tracks = configuration.tracksRunningStatistics
     var coefficients: [ChannelCoefficients<Scalar>] = []
     var savedMean: [Scalar] = []
     var savedInverseStandardDeviation: [Scalar] = []
     var renormalization: (r: [Scalar], d: [Scalar])? = nil
     var batchStatistics: BatchStatistics? = nil
-    if usesBatchStatistics {
-      let groupMoments = groups.map { group in
-        measureMoments(input, shape: shape.samples(count: group.count), offset: group.lowerBound * planeSize)
-      }
+    if let groupMoments {
       var merged = groupMoments[0]
       for moments in groupMoments.dropFirst() { merged = zip(merged, moments).map { $0.merged(with: $1) } }
       batchStatistics = BatchStatistics(channels: merged)
@@ -78,15 +110,19 @@ extension BatchNorm {
         output: UnsafeMutableBufferPointer(rebasing: output[range]))
     }
 
-    var update = RunningStatisticsUpdate.unchanged
-    if usesBatchStatistics, tracks, let batchStatistics {
-      update = runningStatistics.update(with: batchStatistics, mode: mode, configuration: configuration)
-    }
+    let update = updateRunningStatistics(with: batchStatistics, mode: mode)
     return BatchNormContext(
-      shape: shape, mode: mode, usesBatchStatistics: usesBatchStatistics, groups: groups, mean: savedMean,
+      shape: shape, mode: mode, usesBatchStatistics: groupMoments != nil, groups: groups, mean: savedMean,
       inverseStandardDeviation: savedInverseStandardDeviation, renormalization: renormalization,
       batchStatistics: batchStatistics, runningStatisticsUpdate: update, activation: configuration.activation,
-      coefficients: coefficients)
+      coefficients: coefficients, synchronization: synchronization)
+  }
+
+  /// Folds `statistics` (nil when the call used the running statistics) into the running
+  /// statistics where the mode and the configuration ask for it.
+  mutating func updateRunningStatistics(with statistics: BatchStatistics?, mode: BatchNormMode) -> RunningStatisticsUpdate {
+    guard configuration.tracksRunningStatistics, let statistics else { return .unchanged }
+    return runningStatistics.update(with: statistics, mode: mode, configuration: configuration)
   }
 
   /// The array form of ``forward(_:shape:mode:into:)``.
@@ -105,7 +141,7 @@ extension BatchNorm {
   }
 
   /// The per-channel moments of the samples starting at element `offset`.
-  private func measureMoments(
+  func measureMoments(
     _ input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape, offset: Int
   ) -> [ChannelMoments] {
     [ChannelMoments](unsafeUninitializedCapacity: shape.channels) { moments, initialized in

@@ -55,6 +55,11 @@ public struct BatchNorm<Scalar: BatchNormScalar>: Hashable, Sendable {
     for buffer in buffers where buffer.count != shape.elementCount {
       throw .elementCountMismatch(name: buffer.name, expected: shape.elementCount, actual: buffer.count)
     }
+    try validateParameters()
+  }
+
+  /// Checks the configuration and that γ, β and the running statistics have C values each.
+  func validateParameters() throws(BatchNormError) {
     try configuration.validate()
     if configuration.isAffine {
       guard scale.count == channels else { throw .channelCountMismatch(name: "scale", expected: channels, actual: scale.count) }

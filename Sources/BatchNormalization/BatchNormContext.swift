@@ -25,6 +25,23 @@ public struct BatchNormContext<Scalar: BatchNormScalar>: Sendable {
   public let activation: FusedActivation
   /// Per group: the normalizing map's coefficients.
   let coefficients: [ChannelCoefficients<Scalar>]
+  /// The process group and the global count, when the statistics were synchronized.
+  let synchronization: BatchNormSynchronization?
+
+  /// m, the values per channel that the batch statistics covered: across every rank's
+  /// shard for a synchronized call, otherwise this call's (or its smallest ghost
+  /// batch's); nil when the call used the running statistics.
+  public var statisticsValueCount: Int? {
+    guard usesBatchStatistics else { return nil }
+    return synchronization?.valuesPerChannel ?? groups.map { $0.count * shape.spatial }.min()
+  }
+}
+
+/// Where a synchronized forward call's statistics came from: the group whose ranks
+/// exchanged them, and m, the values per channel across all their shards.
+struct BatchNormSynchronization: Sendable {
+  let group: any BatchNormProcessGroup
+  let valuesPerChannel: Int
 }
 
 /// The gradients of the loss with respect to γ and β (PyTorch's `weight.grad`,

@@ -16,6 +16,11 @@ public enum BatchNormError: Error, Equatable, Sendable, CustomStringConvertible 
   /// A mode needs something the layer does not have (for example inference without
   /// running statistics).
   case unsupported(reason: String)
+  /// The ranks of a synchronized call disagree (channels, layout, element type, mode), or
+  /// another rank refused its own input; every rank throws, none waits.
+  case synchronizationMismatch(reason: String)
+  /// The process group could not deliver a synchronized call's exchange.
+  case communicationFailed(reason: String)
 
   public var description: String {
     switch self {
@@ -36,6 +41,10 @@ public enum BatchNormError: Error, Equatable, Sendable, CustomStringConvertible 
       return "backward context does not match: \(reason)"
     case .unsupported(let reason):
       return reason
+    case .synchronizationMismatch(let reason):
+      return "synchronized batch normalization: \(reason)"
+    case .communicationFailed(let reason):
+      return "synchronized batch normalization could not communicate: \(reason)"
     }
   }
 }
