@@ -74,16 +74,18 @@ let package = Package(
     ),
 
     // MARK: Tests
+    // Process groups whose ranks are threads, for the synchronized and data-parallel tests.
+    .target(name: "ThreadProcessGroups", dependencies: ["BatchNormalization"], path: "Tests/ThreadProcessGroups"),
     .testTarget(
       name: "BatchNormalizationTests",
-      dependencies: ["BatchNormalization", "ComputeRuntime"],
+      dependencies: ["BatchNormalization", "ComputeRuntime", "ThreadProcessGroups"],
       exclude: ["Fixtures"]
     ),
     .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileFormats", "CZlib"]),
     .testTarget(
       name: "NeuralNetworkTests",
-      dependencies: ["NeuralNetwork", "BatchNormalization", "ComputeRuntime", "FileFormats"],
+      dependencies: ["NeuralNetwork", "BatchNormalization", "ComputeRuntime", "FileFormats", "ThreadProcessGroups"],
       exclude: ["Fixtures"]
     ),
     .testTarget(name: "PlotsTests", dependencies: ["Plots"]),

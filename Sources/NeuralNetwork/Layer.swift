@@ -48,6 +48,10 @@ public protocol Layer<Scalar>: Sendable, CustomStringConvertible {
   /// `body` must keep each parameter's shape.
   mutating func updateParameters(
     _ body: (_ index: Int, _ parameter: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void)
+  /// Calls `body` with each gradient, in place, in the order of ``gradients``: how a
+  /// data-parallel step replaces each process's gradients with their sum over the
+  /// processes. `body` must keep each gradient's shape.
+  mutating func updateGradients(_ body: (_ index: Int, _ gradient: inout Tensor<Scalar>) -> Void)
   /// Sets every gradient to zero.
   mutating func zeroGradients()
 
@@ -142,5 +146,6 @@ extension ParameterlessLayer {
   public mutating func updateParameters(
     _ body: (_ index: Int, _ parameter: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void
   ) {}
+  public mutating func updateGradients(_ body: (_ index: Int, _ gradient: inout Tensor<Scalar>) -> Void) {}
   public mutating func zeroGradients() {}
 }

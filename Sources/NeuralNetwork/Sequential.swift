@@ -104,6 +104,46 @@ public struct Sequential<Scalar: NetworkScalar>: Layer {
     }
   }
 
+  /// Takes part in a data-parallel training step for a process whose shard of the batch
+  /// is empty: every batch-normalization layer with a process group exchanges what the
+  /// other processes' layers exchange, in the same order (see
+  /// ``BatchNormLayer/forwardWithoutSamples(inputShape:)``); nothing else is computed.
+  /// - Parameter sampleShape: one sample's shape, without the batch dimension.
+  public mutating func forwardWithoutSamples(sampleShape: [Int]) throws {
+    var shape = [1] + sampleShape
+    for index in layers.indices {
+      if var layer = layers[index] as? BatchNormLayer<Scalar> {
+        try layer.forwardWithoutSamples(inputShape: shape)
+        layers[index] = layer
+      } else if var nested = layers[index] as? Sequential<Scalar> {
+        try nested.forwardWithoutSamples(sampleShape: Array(shape.dropFirst()))
+        layers[index] = nested
+      }
+      shape = try layers[index].outputShape(forInputShape: shape)
+    }
+  }
+
+  /// The backward half of ``forwardWithoutSamples(sampleShape:)``, in reverse layer order.
+  public mutating func backwardWithoutSamples() throws {
+    for index in layers.indices.reversed() {
+      if var layer = layers[index] as? BatchNormLayer<Scalar> {
+        try layer.backwardWithoutSamples()
+        layers[index] = layer
+      } else if var nested = layers[index] as? Sequential<Scalar> {
+        try nested.backwardWithoutSamples()
+        layers[index] = nested
+      }
+    }
+  }
+
+  public mutating func updateGradients(_ body: (_ index: Int, _ gradient: inout Tensor<Scalar>) -> Void) {
+    var offset = 0
+    for index in layers.indices {
+      layers[index].updateGradients { layerIndex, gradient in body(offset + layerIndex, &gradient) }
+      offset += layers[index].parameterNames.count
+    }
+  }
+
   public mutating func zeroGradients() {
     for index in layers.indices { layers[index].zeroGradients() }
   }

@@ -13,15 +13,19 @@ public struct SoftmaxCrossEntropy: Hashable, Sendable {
   /// - Parameters:
   ///   - logits: [N, classes].
   ///   - labels: N labels in 0..<classes.
+  ///   - batchSize: the count to average over instead of N: in data-parallel training,
+  ///     the whole batch's, so that each process's loss and gradient are its shard's
+  ///     share of the whole batch's mean and add up to it over the processes.
   /// - Throws: ``NetworkError/shapeMismatch(layer:expected:actual:)`` when `logits` is
   ///   not [labels.count, classes], ``NetworkError/invalidLabel(sample:label:classCount:)``.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func evaluate<Scalar: NetworkScalar>(
-    logits: Tensor<Scalar>, labels: [Int]
+    logits: Tensor<Scalar>, labels: [Int], averagedOver batchSize: Int? = nil
   ) throws -> (loss: Scalar, gradient: Tensor<Scalar>) {
     let classCount = try checkLogits(logits, labels: labels, user: "softmax cross-entropy")
-    let batch = labels.count
+    precondition(batchSize.map { $0 >= labels.count } ?? true, "the batch averaged over holds these \(labels.count) samples")
+    let batch = batchSize ?? labels.count
     var gradient = [Scalar](repeating: 0, count: logits.scalars.count)
     var total = 0.0
     let inverseBatch = 1 / Scalar(batch)

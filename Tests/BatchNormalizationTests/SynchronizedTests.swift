@@ -1,5 +1,6 @@
 import BatchNormalization
 import Testing
+import ThreadProcessGroups
 
 /// Synchronized batch normalization over ranks that are threads: each rank's shard,
 /// normalized with the exchanged statistics, must give what one process gives on the
@@ -112,8 +113,10 @@ import Testing
     layer.runningStatistics.mean = [1, 2, 3]
     let x: [Double] = (0..<12).map { Double($0) }
     let (expected, _) = try layer.forward(x, shape: shape, mode: .inference)
-    let (output, context) = try layer.forward(x, shape: shape, mode: .inference, synchronizedOver: SilentProcessGroup())
+    let group = CountingProcessGroup()
+    let (output, context) = try layer.forward(x, shape: shape, mode: .inference, synchronizedOver: group)
     #expect(output == expected)
+    #expect(group.gatherCount == 0)
     let (gradInput, _) = try layer.backward(x, input: x, context: context)
     #expect(gradInput.count == 12)
   }

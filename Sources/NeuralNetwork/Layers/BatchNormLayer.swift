@@ -41,8 +41,16 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
   public private(set) var shiftGradient: Tensor<Scalar>
   /// What the last training-mode forward call did to the running statistics.
   public private(set) var lastRunningStatisticsUpdate: RunningStatisticsUpdate = .unchanged
+  /// The processes whose shards of each batch this layer normalizes together
+  /// (synchronized batch normalization, the core's
+  /// ``BatchNorm/forward(_:shape:mode:into:synchronizedOver:)``); nil normalizes with
+  /// this process's batch alone. Every process of the group must run the same network
+  /// on its shard, step for step.
+  public var processGroup: (any BatchNormProcessGroup)?
   /// What backward needs from the last training-mode forward call.
   private var saved: (input: Tensor<Scalar>, context: BatchNormContext<Scalar>)?
+  /// What backward needs from the last ``forwardWithoutSamples(inputShape:)``.
+  private var savedWithoutSamples: EmptyShardContext?
 
   /// A layer with γ = 1, β = 0, running mean 0 and running variance 1.
   /// - Throws: ``BatchNormError`` for a channel count below 1 or a configuration out of range.
@@ -101,9 +109,14 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
     var output = [Scalar](repeating: 0, count: input.scalars.count)
     let context = try input.scalars.withUnsafeBufferPointer { input in
       try output.withUnsafeMutableBufferPointer { output in
-        try normalization.forward(input, shape: batchNormShape, mode: batchNormMode, into: output)
+        if let processGroup {
+          try normalization.forward(input, shape: batchNormShape, mode: batchNormMode, into: output, synchronizedOver: processGroup)
+        } else {
+          try normalization.forward(input, shape: batchNormShape, mode: batchNormMode, into: output)
+        }
       }
     }
+    savedWithoutSamples = nil
     if mode == .training {
       saved = (input, context)
       lastRunningStatisticsUpdate = context.runningStatisticsUpdate
@@ -111,6 +124,30 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
       saved = nil
     }
     return Tensor(shape: shape, scalars: output)
+  }
+
+  /// Takes part in a training step of the ``processGroup`` for a process whose shard of
+  /// the batch is empty: receives the whole batch's statistics and updates the running
+  /// statistics as the other processes do. Does nothing without a process group.
+  /// - Parameter inputShape: the shape the layer's input would have, with any batch size.
+  public mutating func forwardWithoutSamples(inputShape: [Int]) throws {
+    saved = nil
+    savedWithoutSamples = nil
+    guard let processGroup else { return }
+    _ = try outputShape(forInputShape: inputShape)
+    let spatial = inputShape.dropFirst(2).reduce(1, *)
+    let context = try normalization.forwardWithoutSamples(
+      spatial: spatial, mode: batchNormMode(for: .training), synchronizedOver: processGroup)
+    savedWithoutSamples = context
+    lastRunningStatisticsUpdate = context.runningStatisticsUpdate
+  }
+
+  /// The backward half of ``forwardWithoutSamples(inputShape:)``: contributes zero sums;
+  /// the layer's gradients are unchanged (an empty shard adds nothing to them).
+  public mutating func backwardWithoutSamples() throws {
+    guard processGroup != nil else { return }
+    guard let context = savedWithoutSamples else { throw NetworkError.missingTrainingForward(layer: description) }
+    try normalization.backwardWithoutSamples(context: context)
   }
 
   @_specialize(where Scalar == Float)
@@ -157,6 +194,12 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
     normalization.shift = []
     body(1, &shift, shiftGradient)
     normalization.shift = shift.scalars
+  }
+
+  public mutating func updateGradients(_ body: (_ index: Int, _ gradient: inout Tensor<Scalar>) -> Void) {
+    guard configuration.isAffine else { return }
+    body(0, &scaleGradient)
+    body(1, &shiftGradient)
   }
 
   @_specialize(where Scalar == Float)

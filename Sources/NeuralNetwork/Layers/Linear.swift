@@ -130,6 +130,11 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
+  public mutating func updateGradients(_ body: (_ index: Int, _ gradient: inout Tensor<Scalar>) -> Void) {
+    body(0, &weightGradient)
+    if biasGradient != nil { body(1, &biasGradient!) }
+  }
+
   public mutating func zeroGradients() {
     weightGradient.setToZero()
     biasGradient?.setToZero()

@@ -39,11 +39,26 @@ public struct Trainer<Scalar: NetworkScalar> {
   /// The epoch in progress of ``train(steps:on:observer:onStep:)``: its shuffled order,
   /// its batches and the next batch.
   private var epochCursor: (order: [Int], batches: [Range<Int>], next: Int)?
+  /// How each batch is shared among processes; nil trains on this process alone.
+  public let dataParallelism: DataParallelism?
 
-  public init(model: Sequential<Scalar>, optimizer: any Optimizer<Scalar>, configuration: TrainingConfiguration) {
+  /// - Parameter dataParallelism: the processes that share each batch (see
+  ///   ``DataParallelism``); every process makes the same trainer with the same
+  ///   network, optimizer, configuration and seed. With synchronized statistics, every
+  ///   batch-normalization layer of `model` gets the group as its
+  ///   ``BatchNormLayer/processGroup``.
+  public init(
+    model: Sequential<Scalar>, optimizer: any Optimizer<Scalar>, configuration: TrainingConfiguration,
+    dataParallelism: DataParallelism? = nil
+  ) {
+    var model = model
+    if let dataParallelism, dataParallelism.synchronizesBatchNormalization {
+      model.updateLayers(ofType: BatchNormLayer<Scalar>.self) { $0.processGroup = dataParallelism.group }
+    }
     self.model = model
     self.optimizer = optimizer
     self.configuration = configuration
+    self.dataParallelism = dataParallelism
     self.generator = SeededGenerator(seed: configuration.seed)
     var renormalizes = false
     var probe = model
@@ -75,15 +90,14 @@ public struct Trainer<Scalar: NetworkScalar> {
     let clock = ContinuousClock()
     var window = (start: clock.now, examples: 0, loss: 0.0, correct: 0, steps: 0)
     for (batchIndex, positions) in batches.enumerated() {
-      let (input, labels) = data.gather(order[positions])
       let rate = optimizer.learningRate
-      let (loss, logits, correct) = try step(input, labels: labels, observer: observer)
+      let (loss, logits, correct) = try step(order[positions], of: data, observer: observer)
       onStep(
         StepReport(
-          epoch: epochCount, step: stepCount - 1, batchSize: labels.count, loss: loss,
-          accuracy: Double(correct) / Double(labels.count), learningRate: rate, logits: logits, model: model))
-      window.examples += labels.count
-      window.loss += loss * Double(labels.count)
+          epoch: epochCount, step: stepCount - 1, batchSize: positions.count, loss: loss,
+          accuracy: Double(correct) / Double(positions.count), learningRate: rate, logits: logits, model: model))
+      window.examples += positions.count
+      window.loss += loss * Double(positions.count)
       window.correct += correct
       window.steps += 1
       if window.steps == configuration.metricsInterval || batchIndex == batches.count - 1 {
@@ -117,9 +131,9 @@ public struct Trainer<Scalar: NetworkScalar> {
         epochCursor = (Array(0..<data.count).shuffled(using: &generator), batches, 0)
       }
       let cursor = epochCursor!
-      let (input, labels) = data.gather(cursor.order[cursor.batches[cursor.next]])
+      let positions = cursor.batches[cursor.next]
       let rate = optimizer.learningRate
-      let (loss, logits, correct) = try step(input, labels: labels, observer: observer)
+      let (loss, logits, correct) = try step(cursor.order[positions], of: data, observer: observer)
       if cursor.next + 1 == cursor.batches.count {
         epochCursor = nil
         epochCount += 1
@@ -128,14 +142,17 @@ public struct Trainer<Scalar: NetworkScalar> {
       }
       onStep(
         StepReport(
-          epoch: epochCount, step: stepCount - 1, batchSize: labels.count, loss: loss,
-          accuracy: Double(correct) / Double(labels.count), learningRate: rate, logits: logits, model: model))
+          epoch: epochCount, step: stepCount - 1, batchSize: positions.count, loss: loss,
+          accuracy: Double(correct) / Double(positions.count), learningRate: rate, logits: logits, model: model))
     }
   }
 
-  /// One step on one batch: the loss, the logits and how many were right, before the update.
+  /// One step on the batch of `data` at `indices`: the batch's mean loss, this
+  /// process's logits and how many of the batch were right, before the update. With data
+  /// parallelism this process computes its shard and the gradients, loss and count are
+  /// summed over the processes.
   private mutating func step(
-    _ input: Tensor<Scalar>, labels: [Int], observer: (Int, Tensor<Scalar>) -> Void
+    _ indices: ArraySlice<Int>, of data: LabeledSamples<Scalar>, observer: (Int, Tensor<Scalar>) -> Void
   ) throws -> (loss: Double, logits: Tensor<Scalar>, correct: Int) {
     if renormalizes {
       let limits = configuration.renormalizationSchedule.limits(atStep: stepCount)
@@ -143,20 +160,86 @@ public struct Trainer<Scalar: NetworkScalar> {
         if layer.configuration.renormalization != nil { layer.configuration.renormalization = limits }
       }
     }
-    let logits = try model.forward(input, mode: .training, observer: observer)
-    let (loss, gradLogits) = try SoftmaxCrossEntropy().evaluate(logits: logits, labels: labels)
-    guard loss.isFinite else {
-      throw TrainingError.nonFiniteLoss(epoch: epochCount, step: stepCount, loss: Double(loss))
-    }
+    let shard = dataParallelism?.shard(ofBatch: indices.count) ?? 0..<indices.count
     model.zeroGradients()
-    try model.accumulateParameterGradients(gradLogits)
+    var loss = 0.0
+    var correct = 0
+    var logits = Tensor<Scalar>(zeros: [0])
+    if shard.isEmpty {
+      try model.forwardWithoutSamples(sampleShape: data.sampleShape)
+      try model.backwardWithoutSamples()
+    } else {
+      let (input, labels) = data.gather(indices[indices.startIndex + shard.lowerBound..<indices.startIndex + shard.upperBound])
+      logits = try model.forward(input, mode: .training, observer: observer)
+      let (shardLoss, gradLogits) = try SoftmaxCrossEntropy().evaluate(
+        logits: logits, labels: labels, averagedOver: dataParallelism == nil ? nil : indices.count)
+      loss = Double(shardLoss)
+      correct = zip(predictedClasses(logits: logits), labels).count { $0 == $1 }
+      if dataParallelism == nil {
+        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epochCount, step: stepCount, loss: loss) }
+      }
+      try model.accumulateParameterGradients(gradLogits)
+    }
+    if let dataParallelism { (loss, correct) = try sumOverProcesses(loss: loss, correct: correct, dataParallelism) }
+    guard loss.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epochCount, step: stepCount, loss: loss) }
     if let index = model.gradients.firstIndex(where: { !$0.scalars.allFinite }) {
       throw TrainingError.nonFiniteGradient(epoch: epochCount, step: stepCount, parameter: model.parameterNames[index])
     }
     optimizer.step(&model)
     stepCount += 1
-    let correct = zip(predictedClasses(logits: logits), labels).count { $0 == $1 }
-    return (Double(loss), logits, correct)
+    return (loss, logits, correct)
+  }
+
+  /// Replaces every gradient with its sum over the processes and returns the summed loss
+  /// and count, all in one all-reduce (added in rank order in Double, so every process
+  /// gets the same bits). With each shard's own statistics the running statistics
+  /// differ between processes; rank 0's then replace everyone's (as
+  /// DistributedDataParallel broadcasts its buffers), carried in the same all-reduce:
+  /// the other ranks send zeros, and x + 0 is x exactly.
+  private mutating func sumOverProcesses(
+    loss: Double, correct: Int, _ parallelism: DataParallelism
+  ) throws -> (loss: Double, correct: Int) {
+    let group = parallelism.group
+    let buffers = parallelism.synchronizesBatchNormalization ? [] : model.buffers
+    var local: [Double] = []
+    local.reserveCapacity(model.gradients.reduce(2) { $0 + $1.scalars.count } + buffers.reduce(0) { $0 + $1.scalars.count })
+    for gradient in model.gradients { local += gradient.scalars.lazy.map { Double($0) } }
+    for buffer in buffers { local += buffer.scalars.lazy.map { group.rank == 0 ? Double($0) : 0 } }
+    local += [loss, Double(correct)]
+    let total = try group.allReduceSum(local)
+    var offset = 0
+    model.updateGradients { _, gradient in
+      for index in gradient.scalars.indices { gradient.scalars[index] = Scalar(total[offset + index]) }
+      offset += gradient.scalars.count
+    }
+    if !buffers.isEmpty {
+      try model.loadBuffers(
+        buffers.map { buffer in
+          defer { offset += buffer.scalars.count }
+          return Tensor(shape: buffer.shape, scalars: total[offset..<offset + buffer.scalars.count].map { Scalar($0) })
+        })
+    }
+    return (total[total.count - 2], Int(total[total.count - 1]))
+  }
+
+  /// Checks that every process of ``dataParallelism`` holds the same parameters and
+  /// running statistics, bit for bit (a hash of each, all-gathered); does nothing
+  /// without data parallelism.
+  /// - Throws: ``TrainingError/replicasDiverged(ranks:)`` on every process, naming the
+  ///   ranks that differ from rank 0.
+  public func checkReplicasAgree() throws {
+    guard let group = dataParallelism?.group else { return }
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bits
+    // Widening to Double is exact, so equal bits in Double mean equal bits in Scalar.
+    for tensor in model.parameters + model.buffers {
+      for value in tensor.scalars {
+        hash = (hash ^ Double(value).bitPattern) &* 0x100_0000_01b3
+      }
+    }
+    // Two 32-bit halves: each is exact in a Double.
+    let hashes = try group.allGather([Double(hash >> 32), Double(hash & 0xffff_ffff)])
+    let diverged = hashes.indices.filter { hashes[$0] != hashes[0] }
+    guard diverged.isEmpty else { throw TrainingError.replicasDiverged(ranks: diverged) }
   }
 
   /// The loss and confusion matrix of `data` in inference mode, in batches of

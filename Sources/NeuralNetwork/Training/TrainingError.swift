@@ -7,6 +7,9 @@ public enum TrainingError: Error, Hashable, Sendable, CustomStringConvertible {
   case nonFiniteGradient(epoch: Int, step: Int, parameter: String)
   /// The data give no batch: no samples, or fewer than one batch with ``LastBatchPolicy/drop``.
   case noBatches(sampleCount: Int, batchSize: Int)
+  /// Data-parallel processes that should hold the same network do not: these ranks'
+  /// parameters or running statistics differ from rank 0's.
+  case replicasDiverged(ranks: [Int])
 
   public var description: String {
     switch self {
@@ -16,6 +19,9 @@ public enum TrainingError: Error, Hashable, Sendable, CustomStringConvertible {
       return "the gradient of \(parameter) became non-finite at epoch \(epoch + 1), step \(step + 1); try a smaller learning rate"
     case .noBatches(let sampleCount, let batchSize):
       return "\(sampleCount) samples give no batch of \(batchSize)"
+    case .replicasDiverged(let ranks):
+      let names = ranks.map { "rank \($0)" }.joined(separator: ", ")
+      return "the network of \(names) differs from rank 0's (parameters and running statistics must be identical on every process)"
     }
   }
 }

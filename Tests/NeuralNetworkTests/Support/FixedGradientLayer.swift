@@ -19,6 +19,10 @@ struct FixedGradientLayer<Scalar: NetworkScalar>: Layer {
     for index in parameters.indices { body(index, &parameters[index], gradients[index]) }
   }
 
+  mutating func updateGradients(_ body: (_ index: Int, _ gradient: inout Tensor<Scalar>) -> Void) {
+    for index in gradients.indices { body(index, &gradients[index]) }
+  }
+
   mutating func zeroGradients() {
     for index in gradients.indices { gradients[index] = Tensor(zeros: gradients[index].shape) }
   }

@@ -1,27 +1,28 @@
+// Test support: process groups whose ranks are threads of the test process, so the
+// synchronized and data-parallel code runs in every test run without MPI.
 import BatchNormalization
 import Foundation
-import Testing
 
 /// A process group whose ranks are threads of this process: what the core's
 /// synchronized calls need, without MPI. `run(ranks:_:)` starts one thread per rank
 /// (never a pool, which could run fewer at once and deadlock) and returns each rank's
 /// result in rank order.
-final class ThreadProcessGroup: @unchecked Sendable {
-  let size: Int
+public final class ThreadProcessGroup: @unchecked Sendable {
+  public let size: Int
   private let condition = NSCondition()
   private var slots: [[Double]?]
   private var arrived = 0
   private var round = 0
   private var delivered: Result<[[Double]], GatherError> = .success([])
   /// How many all-gathers have completed.
-  private(set) var gatherCount = 0
+  public private(set) var gatherCount = 0
 
-  struct GatherError: Error, CustomStringConvertible {
+  public struct GatherError: Error, CustomStringConvertible {
     let counts: [Int]
-    var description: String { "ranks passed different counts: \(counts)" }
+    public var description: String { "ranks passed different counts: \(counts)" }
   }
 
-  init(size: Int) {
+  public init(size: Int) {
     self.size = size
     slots = Array(repeating: nil, count: size)
   }
@@ -48,7 +49,7 @@ final class ThreadProcessGroup: @unchecked Sendable {
   }
 
   /// Runs `body` on `size` threads, one per rank, and returns their results in rank order.
-  func run<Result: Sendable>(_ body: @escaping @Sendable (ThreadRank) -> Result) -> [Result] {
+  public func run<Result: Sendable>(_ body: @escaping @Sendable (ThreadRank) -> Result) -> [Result] {
     let results = ResultSlots<Result>(count: size)
     let finished = DispatchGroup()
     for rank in 0..<size {
@@ -65,25 +66,28 @@ final class ThreadProcessGroup: @unchecked Sendable {
 }
 
 /// One rank's view of a ``ThreadProcessGroup``.
-final class ThreadRank: BatchNormProcessGroup, @unchecked Sendable {
-  let rank: Int
-  let group: ThreadProcessGroup
-  var size: Int { group.size }
+public final class ThreadRank: BatchNormProcessGroup, @unchecked Sendable {
+  public let rank: Int
+  public let group: ThreadProcessGroup
+  public var size: Int { group.size }
 
-  init(rank: Int, group: ThreadProcessGroup) {
+  public init(rank: Int, group: ThreadProcessGroup) {
     self.rank = rank
     self.group = group
   }
 
-  func allGather(_ values: [Double]) throws -> [[Double]] { try group.allGather(rank: rank, values) }
+  public func allGather(_ values: [Double]) throws -> [[Double]] { try group.allGather(rank: rank, values) }
 }
 
-/// A group that must never be asked: for calls that should not communicate.
-final class SilentProcessGroup: BatchNormProcessGroup, @unchecked Sendable {
-  let rank = 0
-  let size = 2
-  func allGather(_ values: [Double]) throws -> [[Double]] {
-    Issue.record("a call that should not communicate asked for an all-gather")
+/// A group of two that only counts the all-gathers it is asked for (and answers as if
+/// both ranks had passed the same values): for calls that should not communicate.
+public final class CountingProcessGroup: BatchNormProcessGroup, @unchecked Sendable {
+  public let rank = 0
+  public let size = 2
+  public private(set) var gatherCount = 0
+  public init() {}
+  public func allGather(_ values: [Double]) throws -> [[Double]] {
+    gatherCount += 1
     return [values, values]
   }
 }
