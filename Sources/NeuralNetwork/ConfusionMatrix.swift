@@ -24,6 +24,12 @@ public struct ConfusionMatrix: Hashable, Sendable, CustomStringConvertible {
     self.counts = Array(repeating: 0, count: classCount * classCount)
   }
 
+  /// Replaces the counts (row-major, classCount² of them).
+  mutating func replaceCounts(_ newCounts: [Int]) {
+    precondition(newCounts.count == counts.count)
+    counts = newCounts
+  }
+
   /// How many samples of class `label` were predicted as `predicted`.
   public subscript(label: Int, predicted: Int) -> Int {
     counts[label * classCount + predicted]

@@ -1,3 +1,5 @@
+import BatchNormalization
+
 extension Sequential {
   /// The mean softmax cross-entropy and the confusion matrix of `data`, in
   /// ``ExecutionMode/inference`` (running statistics, no dropout), `batchSize` samples
@@ -18,5 +20,23 @@ extension Sequential {
       try matrix.record(logits: logits, labels: labels)
     }
     return Evaluation(loss: totalLoss / Double(max(data.count, 1)), confusionMatrix: matrix)
+  }
+
+  /// ``evaluate(_:batchSize:classCount:)`` shared by the processes of `group`: each
+  /// evaluates a contiguous shard of `data` (as ``DataParallelism/shard(ofBatch:)``
+  /// cuts a batch) and the losses and confusion counts are summed over the processes, so
+  /// every process gets the whole set's evaluation: the same counts, and so the same
+  /// accuracy, as one process.
+  public func evaluate(
+    _ data: LabeledSamples<Scalar>, batchSize: Int = 1000, classCount: Int? = nil, sharedBy group: any BatchNormProcessGroup
+  ) throws -> Evaluation {
+    let shard = DataParallelism(group: group, synchronizesBatchNormalization: false).shard(ofBatch: data.count)
+    let (samples, labels) = data.gather(shard)
+    let local = try evaluate(LabeledSamples(samples: samples, labels: labels), batchSize: batchSize, classCount: classCount)
+    let totals = try group.allReduceSum(
+      [local.loss * Double(shard.count)] + local.confusionMatrix.counts.map { Double($0) })
+    var matrix = local.confusionMatrix
+    matrix.replaceCounts(totals.dropFirst().map { Int($0) })
+    return Evaluation(loss: totals[0] / Double(max(data.count, 1)), confusionMatrix: matrix)
   }
 }

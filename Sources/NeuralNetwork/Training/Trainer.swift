@@ -245,8 +245,12 @@ public struct Trainer<Scalar: NetworkScalar> {
   /// The loss and confusion matrix of `data` in inference mode, in batches of
   /// ``TrainingConfiguration/evaluationBatchSize``, on a copy of the network: nothing
   /// about the trainer changes (see ``Sequential/evaluate(_:batchSize:classCount:)``).
+  /// With data parallelism each process evaluates a shard and the counts are summed.
   public func evaluate(_ data: LabeledSamples<Scalar>, classCount: Int? = nil) throws -> Evaluation {
-    try model.evaluate(data, batchSize: configuration.evaluationBatchSize, classCount: classCount)
+    if let group = dataParallelism?.group {
+      return try model.evaluate(data, batchSize: configuration.evaluationBatchSize, classCount: classCount, sharedBy: group)
+    }
+    return try model.evaluate(data, batchSize: configuration.evaluationBatchSize, classCount: classCount)
   }
 }
 
