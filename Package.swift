@@ -10,6 +10,7 @@ let package = Package(
     .library(name: "FileFormats", targets: ["FileFormats"]),
     .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
     .library(name: "Plots", targets: ["Plots"]),
+    .library(name: "MessagePassing", targets: ["MessagePassing"]),
     .executable(name: "bn", targets: ["BatchNormCommand"]),
   ],
   dependencies: [
@@ -54,6 +55,16 @@ let package = Package(
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ]
     ),
+    // Open MPI's C interface (Debian's libopenmpi-dev, pkg-config ompi-c).
+    .systemLibrary(
+      name: "CMPI",
+      path: "Sources/CMPI",
+      pkgConfig: "ompi-c",
+      providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+    ),
+    // An MPI job's processes as a process group for synchronized batch normalization and
+    // data-parallel training. Only what needs Open MPI depends on it.
+    .target(name: "MessagePassing", dependencies: ["BatchNormalization", "CMPI"]),
     // Static SVG charts (lines with bands, grouped bars, grids of charts) for the lab's report.
     .target(name: "Plots"),
     // Experiments that reproduce the article's claims, their CSV files, figures and report.
@@ -68,6 +79,7 @@ let package = Package(
         "NeuralNetwork",
         "Datasets",
         "Lab",
+        "MessagePassing",
         "Plots",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `bn`: batch normalization from the command line.
 @main
@@ -22,7 +23,16 @@ struct BatchNormTool: ParsableCommand {
       var command = try parseAsRoot()
       try command.run()
     } catch {
-      exit(withError: error)
+      // ArgumentParser's own message, written in one call: the processes of an MPI job
+      // share one terminal, and messages written in pieces interleave.
+      let code = exitCode(for: error)
+      let message = fullMessage(for: error)
+      if code == .success {
+        print(message)
+      } else {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+      }
+      Foundation.exit(code.rawValue)
     }
   }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import BatchNormalization
-import ComputeRuntime
 import FileFormats
 import Foundation
 import NeuralNetwork
@@ -15,7 +14,9 @@ struct Evaluate: ParsableCommand {
       written by `bn train` (the architecture is in its metadata), or one saved by \
       PyTorch's safetensors.torch.save_file(model.state_dict(), path), which needs --arch. \
       Batch normalization uses its running statistics (inference mode). Prints \
-      `test accuracy: 0.xxxx` and the confusion matrix (rows: true class).
+      `test accuracy: 0.xxxx` and the confusion matrix (rows: true class). Under \
+      `mpirun -np P` each process evaluates a P-th of the test set and rank 0 prints the \
+      whole set's counts, the same as one process.
 
       \(ArchitectureHelp.text)
       """
@@ -42,7 +43,7 @@ struct Evaluate: ParsableCommand {
   }
 
   func run() throws {
-    if let threads { ComputeThreads.setIncludingBLAS(threads) }
+    let processes = try CommandProcesses.start(threads: threads)
     let architecture: Architecture?
     do {
       architecture = try arch.map { try Architecture(parsing: $0) }
@@ -76,13 +77,14 @@ struct Evaluate: ParsableCommand {
     let samples = try DatasetArgument.samples(test, sampleShape: checkpoint.sampleShape)
     var evaluation: Evaluation
     do {
-      evaluation = try checkpoint.model.evaluate(samples, classCount: test.classCount)
+      evaluation = try checkpoint.model.evaluate(samples, classCount: test.classCount, sharedBy: processes.group)
     } catch {
       throw CommandError("\(model): \(error)")
     }
     var matrix = evaluation.confusionMatrix
     matrix.classNames = DatasetArgument.classNames(dataset, classCount: test.classCount)
-    print(String(format: "test accuracy: %.4f", evaluation.accuracy))
-    print(matrix)
+    processes.say(String(format: "test accuracy: %.4f", evaluation.accuracy))
+    processes.say("\(matrix)")
+    try processes.finish()
   }
 }

@@ -4,14 +4,18 @@ import Foundation
 /// log (stdout not a terminal) one plain line per update.
 struct ProgressLine {
   let isTerminal: Bool
+  /// False for a process that stays quiet (the ranks of an MPI job other than 0).
+  let isShown: Bool
   /// The length of the line on screen, to blank out what a shorter one leaves.
   private var shownLength = 0
 
-  init(isTerminal: Bool) {
+  init(isTerminal: Bool, isShown: Bool = true) {
     self.isTerminal = isTerminal
+    self.isShown = isShown
   }
 
   mutating func show(_ text: String) {
+    guard isShown else { return }
     guard isTerminal else {
       print(text)
       fflush(nil)  // a log shows each line when it is written, not when a buffer fills

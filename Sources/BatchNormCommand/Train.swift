@@ -1,6 +1,5 @@
 import ArgumentParser
 import BatchNormalization
-import ComputeRuntime
 import Datasets
 import FileFormats
 import Foundation
@@ -25,6 +24,13 @@ struct Train: ParsableCommand {
       the architecture in the metadata) with its training curve beside it (MODEL.svg). \
       If the loss becomes NaN or infinite, training stops with an error and the file \
       keeps the last good epoch.
+
+      Data-parallel: `mpirun -np P bn train … --sync-bn` shares each batch among P \
+      processes (contiguous shards, sizes differing by at most one) and sums the gradients \
+      in one exchange per step; with --sync-bn batch normalization uses the whole batch's \
+      statistics, so the run is that of one process (to rounding), with --local-bn each \
+      process normalizes its shard. Rank 0 prints and writes the model; every epoch checks \
+      that all processes hold the same network. Outside mpirun, --sync-bn is one process.
 
       \(ArchitectureHelp.text)
 
@@ -88,6 +94,12 @@ struct Train: ParsableCommand {
   @Option(help: ArgumentHelp("Where to write the model (.safetensors); MODEL.svg goes beside it.", valueName: "model"))
   var out: String
 
+  @Flag(help: "Under mpirun: share each batch among the processes and normalize with the whole batch's statistics (synchronized batch normalization; the same run as one process).")
+  var syncBn = false
+
+  @Flag(help: "Under mpirun: share each batch among the processes, each normalizing its own shard (PyTorch DDP without SyncBatchNorm).")
+  var localBn = false
+
   func validate() throws {
     for (name, value) in [("--epochs", epochs), ("--batch-size", batchSize), ("--report-every", reportEvery)] where value < 1 {
       throw ValidationError("\(name) must be at least 1, got \(value)")
@@ -98,10 +110,15 @@ struct Train: ParsableCommand {
     if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
     if !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be ≥ 0, got \(weightDecay)") }
     if let binarize, !(0..<1).contains(binarize) { throw ValidationError("--binarize must be in [0, 1), got \(binarize)") }
+    if syncBn && localBn { throw ValidationError("--sync-bn and --local-bn exclude each other") }
   }
 
   func run() throws {
-    if let threads { ComputeThreads.setIncludingBLAS(threads) }
+    let processes = try CommandProcesses.start(threads: threads)
+    if processes.group.size > 1 && !syncBn && !localBn {
+      throw CommandError(
+        "this is one of \(processes.group.size) processes (mpirun): pass --sync-bn or --local-bn to share each batch among them")
+    }
     let architecture: Architecture
     do {
       architecture = try Architecture(parsing: arch)
@@ -149,12 +166,20 @@ struct Train: ParsableCommand {
       optimizer == .sgd
       ? SGD(schedule: learningRates, momentum: momentum, weightDecay: weightDecay)
       : Adam(schedule: learningRates, weightDecay: weightDecay)
+    let dataParallelism =
+      syncBn || localBn ? DataParallelism(group: processes.group, synchronizesBatchNormalization: syncBn) : nil
     var trainer = Trainer(
       model: model, optimizer: chosenOptimizer,
-      configuration: TrainingConfiguration(batchSize: batchSize, seed: seed, metricsInterval: reportEvery))
+      configuration: TrainingConfiguration(batchSize: batchSize, seed: seed, metricsInterval: reportEvery),
+      dataParallelism: dataParallelism)
     var curve = TrainingCurve(title: "\(optimizer.rawValue), lr \(rate) \(schedule.rawValue): \(architecture)")
-    var progress = ProgressLine(isTerminal: isatty(STDOUT_FILENO) == 1)
-    print("training \(architecture) on \(trainSamples.count) samples \(sampleShape), testing on \(testSamples.count)")
+    var progress = ProgressLine(isTerminal: isatty(STDOUT_FILENO) == 1, isShown: processes.isLeader)
+    processes.say("training \(architecture) on \(trainSamples.count) samples \(sampleShape), testing on \(testSamples.count)")
+    if let dataParallelism {
+      let statistics = dataParallelism.synchronizesBatchNormalization ? "synchronized" : "per-process"
+      processes.say(
+        "\(processes.group.size) process\(processes.group.size == 1 ? "" : "es") share each batch of \(batchSize); \(statistics) batch statistics")
+    }
 
     var accuracy = 0.0
     for epoch in 0..<epochs {
@@ -178,7 +203,13 @@ struct Train: ParsableCommand {
       accuracy = evaluation.accuracy
       curve.testAccuracy.append((trainer.stepCount, accuracy))
       progress.finish()
-      print(String(format: "epoch %d/%d  test loss %.4f  test accuracy %.4f", epoch + 1, epochs, evaluation.loss, accuracy))
+      processes.say(String(format: "epoch %d/%d  test loss %.4f  test accuracy %.4f", epoch + 1, epochs, evaluation.loss, accuracy))
+      do {
+        try trainer.checkReplicasAgree()
+      } catch {
+        throw CommandError("after epoch \(epoch + 1): \(error)")
+      }
+      guard processes.isLeader else { continue }
       do {
         try Checkpoint(architecture: architecture, sampleShape: sampleShape, model: trainer.model).write(to: output)
         try AtomicFile.write(Data(curve.svg().utf8), to: curveURL)
@@ -186,7 +217,8 @@ struct Train: ParsableCommand {
         throw CommandError("\(error)")
       }
     }
-    print("wrote \(out) and \(curveURL.path)")
-    print(String(format: "test accuracy: %.4f", accuracy))
+    processes.say("wrote \(out) and \(curveURL.path)")
+    processes.say(String(format: "test accuracy: %.4f", accuracy))
+    try processes.finish()
   }
 }

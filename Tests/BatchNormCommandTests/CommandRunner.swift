@@ -19,14 +19,25 @@ enum CommandRunner {
   }()
 
   static func run(_ arguments: [String]) throws -> CommandResult {
+    try run(executable, arguments)
+  }
+
+  /// Runs `program` with `arguments` to its end (or until `seconds` pass: then it is
+  /// terminated and its status is SIGTERM's).
+  static func run(_ program: URL, _ arguments: [String], seconds: Double? = nil) throws -> CommandResult {
     let process = Process()
-    process.executableURL = executable
+    process.executableURL = program
     process.arguments = arguments
     let output = Pipe()
     let error = Pipe()
     process.standardOutput = output
     process.standardError = error
     try process.run()
+    if let seconds {
+      DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [process] in
+        if process.isRunning { process.terminate() }
+      }
+    }
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
     let errorData = error.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
