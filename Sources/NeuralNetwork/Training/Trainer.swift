@@ -196,6 +196,8 @@ public struct Trainer<Scalar: NetworkScalar> {
   /// differ between processes; rank 0's then replace everyone's (as
   /// DistributedDataParallel broadcasts its buffers), carried in the same all-reduce:
   /// the other ranks send zeros, and x + 0 is x exactly.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   private mutating func sumOverProcesses(
     loss: Double, correct: Int, _ parallelism: DataParallelism
   ) throws -> (loss: Double, correct: Int) {
