@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatchNormalization
 import ComputeRuntime
+import FileFormats
 import Foundation
 import Lab
 
@@ -14,7 +15,7 @@ struct LabCommand: ParsableCommand {
       Each prints its progress and ends in the report (report/index.html by default) \
       with its figures, the raw numbers as CSV, and a verdict with the numbers behind it.
       --quick is a smoke run (seconds; its numbers mean little), the default takes about \
-      8 minutes for all on 2 cores, --full runs the papers' lengths (much longer).
+      10 minutes for all on 2 cores, --full runs the papers' lengths (much longer).
       """
   )
 
@@ -42,6 +43,9 @@ struct LabCommand: ParsableCommand {
   @Option(help: "Threads (default: all processors).")
   var threads: Int?
 
+  @Option(help: .hidden)
+  var worker: String?
+
   func run() throws {
     guard !(quick && full) else { throw CommandError("give either --quick or --full, not both") }
     let selected = try LabCatalog.experiments(named: experiments)
@@ -49,7 +53,7 @@ struct LabCommand: ParsableCommand {
       guard threads >= 1 else { throw CommandError("--threads must be at least 1, got \(threads)") }
       ComputeThreads.count = threads
     }
-    let budget: LabBudget = quick ? .quick : full ? .full : .standard
+    if let worker { return try runWorker(selected, writingTo: worker) }
     if let binarize, !(0...1).contains(binarize) { throw CommandError("--binarize must be in 0…1, got \(binarize)") }
     var data: LabData?
     if selected.contains(where: { $0.needsData }) {
@@ -58,7 +62,7 @@ struct LabCommand: ParsableCommand {
       // Experiments that only use data when they have it (bessel's network half).
       data = try LabData(dataset: dataset, source: self.dataset, binarizeAt: binarize)
     }
-    let context = LabContext(budget: budget, seed: seed, data: data) { line in
+    let context = LabContext(budget: budget, seed: seed, data: data, distributedRunner: distributedRunner) { line in
       FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
     var reports: [ExperimentReport] = []
@@ -70,5 +74,58 @@ struct LabCommand: ParsableCommand {
     }
     let index = try ReportWriter.write(reports, budget: budget, seed: seed, to: URL(fileURLWithPath: out))
     print("report: \(index.path)")
+  }
+
+  var budget: LabBudget { quick ? .quick : full ? .full : .standard }
+
+  /// Starts `processes` copies of this program under Open MPI's `mpirun`, each running
+  /// `bn lab EXPERIMENT --worker FILE` with this command's budget, seed and data, and
+  /// reads back the table rank 0 wrote to FILE. Their progress lines pass through.
+  var distributedRunner: DistributedRunner {
+    let arguments =
+      ["lab", "--seed", "\(seed)", "--dataset", dataset]
+      + (quick ? ["--quick"] : full ? ["--full"] : []) + (binarize.map { ["--binarize", "\($0)"] } ?? [])
+    return { processes, experiment in
+      let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+      guard let mpirun else {
+        throw CommandError(
+          "the \(experiment) experiment starts \(processes) processes with Open MPI's mpirun, which is not installed: "
+            + "sudo apt-get install openmpi-bin libopenmpi-dev (or run scripts/ensure-dependencies)")
+      }
+      let table = FileManager.default.temporaryDirectory.appendingPathComponent("bn-lab-\(experiment)-\(UUID().uuidString).csv")
+      defer { try? FileManager.default.removeItem(at: table) }
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: mpirun)
+      // As root Open MPI wants --allow-run-as-root; --oversubscribe lets P exceed the cores.
+      process.arguments =
+        (getuid() == 0 ? ["--allow-run-as-root"] : []) + ["--oversubscribe", "-np", "\(processes)", Self.executablePath]
+        + arguments + [experiment, "--worker", table.path]
+      try process.run()
+      process.waitUntilExit()
+      guard process.terminationStatus == 0 else {
+        throw CommandError("the \(processes) processes of the \(experiment) experiment failed (mpirun exited with \(process.terminationStatus))")
+      }
+      return try DataTable(name: "\(experiment.replacingOccurrences(of: "-", with: "_"))_runs", csv: String(contentsOf: table, encoding: .utf8))
+    }
+  }
+
+  /// This program's own path, for the processes it starts.
+  static var executablePath: String {
+    let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    return link ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
+  }
+
+  /// One process's part of a distributed experiment (`--worker FILE`, started by
+  /// ``distributedRunner``): rank 0 writes its table to FILE, atomically.
+  func runWorker(_ selected: [any Experiment], writingTo path: String) throws {
+    guard selected.count == 1, let experiment = selected[0] as? any DistributedExperiment else {
+      throw CommandError("--worker runs one experiment that uses several processes")
+    }
+    let processes = try CommandProcesses.start(threads: threads)
+    let data = try LabData(dataset: DatasetArgument.load(dataset), source: dataset, binarizeAt: binarize)
+    let context = LabContext(budget: budget, seed: seed, data: data) { line in processes.say(line) }
+    let table = try experiment.worker(group: processes.group, context: context)
+    if processes.isLeader { try AtomicFile.write(Data(table.csv.utf8), to: URL(fileURLWithPath: path)) }
+    try processes.finish()
   }
 }

@@ -13,6 +13,39 @@ public struct DataTable: Sendable, Equatable {
     self.columns = columns
   }
 
+  /// A table read back from its ``csv``.
+  /// - Throws: ``LabError/workerFailed(experiment:reason:)`` for text that is not such a table.
+  public init(name: String, csv: String) throws {
+    let lines = csv.split(separator: "\n", omittingEmptySubsequences: true)
+    guard let header = lines.first else { throw LabError.workerFailed(experiment: name, reason: "an empty table") }
+    self.init(name: name, columns: header.split(separator: ",").map(String.init))
+    for (number, line) in lines.dropFirst().enumerated() {
+      let values = line.split(separator: ",").map { field -> Double? in
+        switch field {
+        case "nan": return .nan
+        case "inf": return .infinity
+        case "-inf": return -.infinity
+        default: return Double(field)
+        }
+      }
+      guard values.count == columns.count, values.allSatisfy({ $0 != nil }) else {
+        throw LabError.workerFailed(experiment: name, reason: "line \(number + 2) of its table is not \(columns.count) numbers")
+      }
+      rows.append(values.map { $0! })
+    }
+  }
+
+  /// The rows ordered by the values of `keys`, the first key first.
+  public func sorted(by keys: [String]) -> DataTable {
+    let indices = keys.map { key in columns.firstIndex(of: key)! }
+    var table = self
+    table.rows = rows.sorted { a, b in
+      for index in indices where a[index] != b[index] { return a[index] < b[index] }
+      return false
+    }
+    return table
+  }
+
   /// Appends one row; its length must equal the column count.
   public mutating func append(_ row: [Double]) {
     precondition(row.count == columns.count, "row of \(row.count) values for \(columns.count) columns")

@@ -1,3 +1,5 @@
+import BatchNormalization
+
 /// One experiment of the lab: it measures one of the article's claims and reports
 /// the numbers, the figures and a verdict.
 public protocol Experiment: Sendable {
@@ -12,6 +14,22 @@ extension Experiment {
   public var needsData: Bool { true }
 }
 
+/// An experiment part of which runs on several processes: its `run` asks
+/// ``LabContext/distributedRunner`` to start ``processes`` of them (under `mpirun`), each
+/// of which calls ``worker(group:context:)`` with the job's process group; the runner
+/// returns rank 0's table.
+public protocol DistributedExperiment: Experiment {
+  /// How many processes the distributed part runs on.
+  var processes: Int { get }
+  /// One process's part; every process of `group` calls it with the same context.
+  func worker(group: any BatchNormProcessGroup, context: LabContext) throws -> DataTable
+}
+
+/// Starts `processes` processes that each run the named experiment's
+/// ``DistributedExperiment/worker(group:context:)`` with this run's budget, seed and
+/// data, and returns rank 0's table.
+public typealias DistributedRunner = @Sendable (_ processes: Int, _ experiment: String) throws -> DataTable
+
 /// What every experiment gets: the budget, the seed, progress output.
 public struct LabContext: Sendable {
   public let budget: LabBudget
@@ -22,11 +40,17 @@ public struct LabContext: Sendable {
   public let data: LabData?
   /// Prints a progress line.
   public let progress: @Sendable (String) -> Void
+  /// Starts the processes of a ``DistributedExperiment``; nil where none can be started.
+  public let distributedRunner: DistributedRunner?
 
-  public init(budget: LabBudget, seed: UInt64, data: LabData? = nil, progress: @escaping @Sendable (String) -> Void) {
+  public init(
+    budget: LabBudget, seed: UInt64, data: LabData? = nil, distributedRunner: DistributedRunner? = nil,
+    progress: @escaping @Sendable (String) -> Void
+  ) {
     self.budget = budget
     self.seed = seed
     self.data = data
+    self.distributedRunner = distributedRunner
     self.progress = progress
   }
 

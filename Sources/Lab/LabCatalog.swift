@@ -2,7 +2,7 @@
 public enum LabCatalog {
   public static let all: [any Experiment] = [
     ConvergenceExperiment(), SaturationExperiment(), LearningRateExperiment(), BesselExperiment(),
-    RegularizationExperiment(), SmallBatchExperiment(), AffineExperiment(),
+    RegularizationExperiment(), SmallBatchExperiment(), AffineExperiment(), SyncBatchNormExperiment(),
   ]
 
   public static var names: [String] { all.map(\.name) }
@@ -24,6 +24,8 @@ public enum LabCatalog {
 public enum LabError: Error, CustomStringConvertible {
   case unknownExperiment(String, known: [String])
   case missingData(experiment: String)
+  case needsProcesses(experiment: String)
+  case workerFailed(experiment: String, reason: String)
 
   public var description: String {
     switch self {
@@ -31,6 +33,10 @@ public enum LabError: Error, CustomStringConvertible {
       return "unknown experiment '\(name)'; expected one of \(known.joined(separator: ", ")), or all"
     case .missingData(let experiment):
       return "the \(experiment) experiment trains networks but no data set was loaded"
+    case .needsProcesses(let experiment):
+      return "the \(experiment) experiment runs several processes, but nothing here can start them"
+    case .workerFailed(let experiment, let reason):
+      return "the processes of the \(experiment) experiment failed: \(reason)"
     }
   }
 }

@@ -157,3 +157,26 @@ import Testing
     return nil
   }
 }
+
+/// `bn lab sync-bn` starts its 4 processes with mpirun itself and writes the report.
+@Suite struct SyncBatchNormLabTests {
+  @Test func quickRunWritesTheReportAndSynchronizedMatchesOneProcess() throws {
+    let data = try TemporaryDirectory()
+    let dataset = try TrainCommandTests.writeDataset(in: data, trainCount: 600, testCount: 200)
+    let output = try TemporaryDirectory()
+    let result = try CommandRunner.run(["lab", "sync-bn", "--quick", "--dataset", dataset, "--out", output.url.path])
+    #expect(result.status == 0, "\(result.standardError)")
+    #expect(result.standardOutput.contains("starting 4 processes (mpirun)"))
+    let files = try output.contents()
+    #expect(files.contains("index.html") && files.contains("sync_bn_runs.csv") && files.contains("sync_bn_accuracy.svg"))
+    let csv = try String(contentsOfFile: output.path("sync_bn_runs.csv"), encoding: .utf8)
+    let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map { Double($0)! } }
+    // Columns: shard_size, mode, seed, steps, diverged, test_accuracy, …; one seed in the quick run.
+    #expect(rows.count == 4 * 3)
+    for m in [2.0, 4, 8, 16] {
+      let accuracy = { (mode: Double) in rows.first { $0[0] == m && $0[1] == mode }?[5] }
+      let synchronized = try #require(accuracy(1)), single = try #require(accuracy(2))
+      #expect(abs(synchronized - single) <= 0.005, "m = \(m): synchronized \(synchronized), one process \(single)")
+    }
+  }
+}
