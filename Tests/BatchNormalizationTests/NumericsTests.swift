@@ -2,7 +2,7 @@ import BatchNormalization
 import ComputeRuntime
 import Testing
 
-/// The numerics contract of DESIGN.md §3, checked against Double references.
+/// The numerics contract (docs/ARCHITECTURE.md, "Contracts"), checked against Double references.
 @Suite struct NumericsTests {
   /// Float32 variance relative error ≤ 1e-6 on N(µ, 1) data with |µ| up to 1e4, where
   /// E[x²] − E[x]² in Float would lose every digit.

@@ -1,7 +1,7 @@
 import BatchNormalization
 
 /// A batch-normalization operation the benchmark times, with the bytes per element it
-/// must move at the least (DESIGN.md §3, for 4-byte elements): the model GB/s is
+/// must move at the least (for 4-byte elements): the model GB/s is
 /// computed from.
 enum BenchmarkOperation: String, CaseIterable {
   case inferenceForward = "inference-forward"
