@@ -49,6 +49,18 @@ public final class MPIProcessGroup: BatchNormProcessGroup, @unchecked Sendable {
     return (0..<size).map { rank in Array(gathered[rank * values.count..<(rank + 1) * values.count]) }
   }
 
+  /// The element-wise sum over the ranks, by MPI_Allreduce: Open MPI's algorithms
+  /// (recursive doubling, ring, Rabenseifner) give every rank the same bits, as IEEE
+  /// addition is commutative, but the order of the additions is theirs, not rank order;
+  /// data-parallel training checks every epoch that all ranks still hold the same network.
+  /// Each rank receives the sum once instead of every rank's values: what makes the
+  /// gradients of a large network affordable (benchmarks/RESULTS.md).
+  public func allReduceSum(_ values: [Double]) throws -> [Double] {
+    let counts = try MPI.allGather(Int64(values.count), size: size)
+    guard counts.allSatisfy({ $0 == counts[0] }) else { throw MessagePassingError.countMismatch(counts: counts.map { Int($0) }) }
+    return try MPI.allReduceSum(values)
+  }
+
   /// Rank `root`'s `values` on every rank.
   /// - Throws: ``MessagePassingError/countMismatch(counts:)`` on every rank when the
   ///   counts differ.

@@ -158,9 +158,10 @@ import Testing
   }
 }
 
-/// `bn lab sync-bn` starts its 4 processes with mpirun itself and writes the report.
-@Suite struct SyncBatchNormLabTests {
-  @Test func quickRunWritesTheReportAndSynchronizedMatchesOneProcess() throws {
+extension MPITrainingTests {
+  /// `bn lab sync-bn` starts its 4 processes with mpirun itself and writes the report.
+  /// (In this serialized suite, so that no two MPI jobs share the cores.)
+  @Test func labQuickRunWritesTheReportAndSynchronizedMatchesOneProcess() throws {
     let data = try TemporaryDirectory()
     let dataset = try TrainCommandTests.writeDataset(in: data, trainCount: 600, testCount: 200)
     let output = try TemporaryDirectory()

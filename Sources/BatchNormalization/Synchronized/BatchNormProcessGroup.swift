@@ -16,11 +16,16 @@ public protocol BatchNormProcessGroup: AnyObject, Sendable {
   /// Every rank passes the same number of values; where they do not, an implementation
   /// must throw on every rank rather than hang or return a wrong result.
   func allGather(_ values: [Double]) throws -> [[Double]]
+  /// The element-wise sum of every rank's `values` (data-parallel gradients). Every rank
+  /// must get the same bits. By default an all-gather added in rank order in Double;
+  /// a transport may use its own reduction where it gives every rank the same result.
+  func allReduceSum(_ values: [Double]) throws -> [Double]
 }
 
 extension BatchNormProcessGroup {
   /// The element-wise sum of every rank's `values`, added in rank order in Double, so
-  /// every rank gets the same bits whatever the transport's reduction algorithm.
+  /// every rank gets the same bits whatever the transport. It moves P times the values
+  /// to every rank: fine for small messages, the wrong tool for large ones.
   public func allReduceSum(_ values: [Double]) throws -> [Double] {
     let gathered = try allGather(values)
     var total = gathered[0]

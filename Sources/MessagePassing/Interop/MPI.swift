@@ -57,6 +57,21 @@ enum MPI {
     return gathered
   }
 
+  /// The element-wise sum of every process's `values` (MPI_SUM over doubles), the same
+  /// count on every process.
+  static func allReduceSum(_ values: [Double]) throws(MessagePassingError) -> [Double] {
+    guard let count = Int32(exactly: values.count) else { throw .messageTooLarge(values: values.count) }
+    var total = [Double](repeating: 0, count: values.count)
+    // This is safe: both buffers hold `count` values.
+    let status = values.withUnsafeBufferPointer { send in
+      total.withUnsafeMutableBufferPointer { receive in
+        MPI_Allreduce(send.baseAddress, receive.baseAddress, count, cmpi_double(), cmpi_sum(), cmpi_comm_world())
+      }
+    }
+    try check("MPI_Allreduce", status)
+    return total
+  }
+
   /// Every process's `value`, in rank order.
   static func allGather(_ value: Int64, size: Int) throws(MessagePassingError) -> [Int64] {
     var send = value

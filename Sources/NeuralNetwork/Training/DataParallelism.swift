@@ -36,3 +36,39 @@ public struct DataParallelism: Sendable {
     return start..<start + base + (group.rank < extra ? 1 : 0)
   }
 }
+
+extension Sequential {
+  /// Replaces every gradient with its sum over the processes of `group`, in one
+  /// all-reduce in Double (``BatchNormProcessGroup/allReduceSum(_:)``: every process gets
+  /// the same bits), and returns the sums of `extras` carried in the same message (a
+  /// step's loss and correct count). With `takingRankZeroBuffers`, every buffer (the
+  /// running statistics) is replaced by rank 0's, carried in the same all-reduce: the
+  /// other ranks send zeros, and x + 0 is x exactly (DistributedDataParallel broadcasts
+  /// its buffers the same way).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func sumGradients(
+    over group: any BatchNormProcessGroup, takingRankZeroBuffers: Bool = false, alongWith extras: [Double] = []
+  ) throws -> [Double] {
+    let buffers = takingRankZeroBuffers ? self.buffers : []
+    let gradients = self.gradients
+    // The other ranks send zeros for the buffers: rank 0's arrive unchanged.
+    let sent = group.rank == 0 ? buffers : buffers.map { Tensor(zeros: $0.shape) }
+    let total = try group.allReduceSum(widened(gradients + sent, then: extras))
+    var offset = 0
+    updateGradients { _, gradient in
+      narrow(total, from: offset, into: &gradient.scalars)
+      offset += gradient.scalars.count
+    }
+    if !buffers.isEmpty {
+      try loadBuffers(
+        buffers.map { buffer in
+          var loaded = buffer
+          narrow(total, from: offset, into: &loaded.scalars)
+          offset += buffer.scalars.count
+          return loaded
+        })
+    }
+    return Array(total[offset...])
+  }
+}

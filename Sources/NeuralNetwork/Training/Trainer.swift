@@ -190,38 +190,16 @@ public struct Trainer<Scalar: NetworkScalar> {
     return (loss, logits, correct)
   }
 
-  /// Replaces every gradient with its sum over the processes and returns the summed loss
-  /// and count, all in one all-reduce (added in rank order in Double, so every process
-  /// gets the same bits). With each shard's own statistics the running statistics
-  /// differ between processes; rank 0's then replace everyone's (as
-  /// DistributedDataParallel broadcasts its buffers), carried in the same all-reduce:
-  /// the other ranks send zeros, and x + 0 is x exactly.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
+  /// Sums every gradient, the loss and the correct count over the processes in one
+  /// all-reduce; with per-process statistics everyone also takes rank 0's running
+  /// statistics (see ``Sequential/sumGradients(over:takingRankZeroBuffers:alongWith:)``).
   private mutating func sumOverProcesses(
     loss: Double, correct: Int, _ parallelism: DataParallelism
   ) throws -> (loss: Double, correct: Int) {
-    let group = parallelism.group
-    let buffers = parallelism.synchronizesBatchNormalization ? [] : model.buffers
-    var local: [Double] = []
-    local.reserveCapacity(model.gradients.reduce(2) { $0 + $1.scalars.count } + buffers.reduce(0) { $0 + $1.scalars.count })
-    for gradient in model.gradients { local += gradient.scalars.lazy.map { Double($0) } }
-    for buffer in buffers { local += buffer.scalars.lazy.map { group.rank == 0 ? Double($0) : 0 } }
-    local += [loss, Double(correct)]
-    let total = try group.allReduceSum(local)
-    var offset = 0
-    model.updateGradients { _, gradient in
-      for index in gradient.scalars.indices { gradient.scalars[index] = Scalar(total[offset + index]) }
-      offset += gradient.scalars.count
-    }
-    if !buffers.isEmpty {
-      try model.loadBuffers(
-        buffers.map { buffer in
-          defer { offset += buffer.scalars.count }
-          return Tensor(shape: buffer.shape, scalars: total[offset..<offset + buffer.scalars.count].map { Scalar($0) })
-        })
-    }
-    return (total[total.count - 2], Int(total[total.count - 1]))
+    let totals = try model.sumGradients(
+      over: parallelism.group, takingRankZeroBuffers: !parallelism.synchronizesBatchNormalization,
+      alongWith: [loss, Double(correct)])
+    return (totals[0], Int(totals[1]))
   }
 
   /// Checks that every process of ``dataParallelism`` holds the same parameters and
