@@ -33,6 +33,12 @@ struct Bench: ParsableCommand {
       step and steps per second (1 / median). --model and --batch narrow or change the \
       rows. With --training-steps only training rows run, unless --shape or --op is \
       also given, then those kernel rows run first.
+
+      Under `mpirun -np P bn bench --training-steps`, each step is data-parallel: the \
+      processes share the batch (contiguous shards), batch normalization is synchronized \
+      and one all-reduce sums the gradients; "comm ms" is the time per step spent \
+      exchanging (waiting included) and "samples/s" the whole batch's rate. Compare \
+      with the same rows run without mpirun.
       """
   )
 
@@ -44,6 +50,9 @@ struct Bench: ParsableCommand {
 
   @Flag(help: "Time whole training steps (MLP and CNN) instead of the kernels; see below.")
   var trainingSteps = false
+
+  @Flag(help: "Under mpirun: time the exchanges (all-gather, all-reduce) for a few message sizes instead.")
+  var collectives = false
 
   @Option(name: .customLong("model"), help: "With --training-steps, a model (repeatable; default: all): \(TrainingStepModel.allCases.map(\.rawValue).joined(separator: ", ")).")
   var models: [String] = []
@@ -92,10 +101,24 @@ struct Bench: ParsableCommand {
   var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
   func run() throws {
+    let processes = try CommandProcesses.start(threads: nil)
+    if collectives {
+      let rows = try CollectiveBenchmark(group: processes.group, calls: 2_000).run()
+      processes.say(CollectiveBenchmark.Row.header)
+      for row in rows { processes.say(row.tableLine) }
+      if let json, processes.isLeader {
+        let data = try JSONSerialization.data(withJSONObject: rows.map(\.dictionary), options: [.prettyPrinted, .sortedKeys])
+        try AtomicFile.write(data, to: URL(fileURLWithPath: json))
+      }
+      return try processes.finish()
+    }
     let runsKernels = !trainingSteps || !shapes.isEmpty || !operations.isEmpty
+    if processes.group.size > 1 && runsKernels {
+      throw CommandError("under mpirun, bn bench times data-parallel training steps only: pass --training-steps (and no --shape or --op)")
+    }
     let selectedShapes = !runsKernels ? [] : shapes.isEmpty ? BenchmarkShape.standard : shapes.compactMap(BenchmarkShape.init(parsing:))
     let selectedOperations = operations.isEmpty ? BenchmarkOperation.allCases : operations.compactMap(BenchmarkOperation.init(rawValue:))
-    let quietTable = json == "-"
+    let quietTable = json == "-" || !processes.isLeader
     if !quietTable && runsKernels { FileHandle.standardOutput.write(Data((BenchmarkRow.header + "\n").utf8)) }
     var rows: [[String: Any]] = []
     for shape in selectedShapes {
@@ -121,7 +144,7 @@ struct Bench: ParsableCommand {
           for threadCount in threadCounts {
             let row = try TrainingStepBenchmark(
               model: model, batch: batch, threads: threadCount, seconds: seconds, warmUpSteps: warmUpSteps,
-              minimumSteps: minSteps
+              minimumSteps: minSteps, group: processes.group
             ).run()
             rows.append(row.dictionary)
             if !quietTable { FileHandle.standardOutput.write(Data((row.tableLine + "\n").utf8)) }
@@ -129,7 +152,8 @@ struct Bench: ParsableCommand {
         }
       }
     }
-    if let json {
+    defer { try? processes.finish() }
+    if let json, processes.isLeader {
       let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
       if json == "-" {
         FileHandle.standardOutput.write(data)
