@@ -75,6 +75,26 @@ import Testing
     #expect(try Data(contentsOf: URL(fileURLWithPath: again)) == Data(contentsOf: URL(fileURLWithPath: output.path("p3.safetensors"))))
   }
 
+  @Test func evaluationSharedByProcessesCountsWhatOneProcessCounts() throws {
+    let data = try TemporaryDirectory()
+    let dataset = try TrainCommandTests.writeDataset(in: data, trainCount: 200, testCount: 101)
+    let output = try TemporaryDirectory()
+    let model = output.path("m.safetensors")
+    // Outside mpirun, --sync-bn is a group of one: the plain run, bit for bit.
+    let synchronized = try CommandRunner.run(
+      ["train", "--dataset", dataset, "--arch", TrainCommandTests.mlp, "--epochs", "2", "--sync-bn", "--out", model])
+    #expect(synchronized.status == 0, "\(synchronized.standardError)")
+    let plain = try CommandRunner.run(
+      ["train", "--dataset", dataset, "--arch", TrainCommandTests.mlp, "--epochs", "2", "--out", output.path("plain.safetensors")])
+    #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: output.path("plain.safetensors"))))
+    let single = try CommandRunner.run(["eval", "--model", model, "--dataset", dataset])
+    #expect(single.status == 0, "\(single.standardError)")
+    // 101 test images over 3 processes: shards of 34, 34 and 33.
+    let shared = try Self.mpi(3, ["eval", "--model", model, "--dataset", dataset])
+    #expect(shared.status == 0, "\(shared.standardError)")
+    #expect(shared.standardOutput == single.standardOutput, "the same accuracy and confusion matrix, printed once")
+  }
+
   @Test func perProcessStatisticsTrainADifferentNetwork() throws {
     let data = try TemporaryDirectory()
     let dataset = try TrainCommandTests.writeDataset(in: data, trainCount: 1220, testCount: 100)
