@@ -23,6 +23,8 @@ let package = Package(
     .target(name: "ComputeRuntime"),
     // Streaming (non-temporal) stores as clang builtins in a header: no library.
     .target(name: "CStreamingStores"),
+    // The build's target features as C sees them (Swift cannot test them at compile time).
+    .target(name: "CBuildTarget"),
     // The core: kernels, statistics, state, modes, variants. Standard library, the compute
     // runtime and the header above only.
     .target(name: "BatchNormalization", dependencies: ["ComputeRuntime", "CStreamingStores"]),
@@ -78,6 +80,7 @@ let package = Package(
         "FileFormats",
         "NeuralNetwork",
         "Datasets",
+        "CBuildTarget",
         "Lab",
         "MessagePassing",
         "Plots",

@@ -12,7 +12,7 @@ struct BatchNormTool: ParsableCommand {
       frameworks; train and evaluate small networks with batch normalization on \
       Fashion-MNIST, with PyTorch-compatible checkpoints.
       """,
-    version: "0.1.0",
+    version: "0.1.0, \(BuildDescription.text)",
     subcommands: [Normalize.self, Train.self, Evaluate.self, LabCommand.self, Bench.self]
   )
 

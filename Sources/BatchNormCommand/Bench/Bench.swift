@@ -119,6 +119,7 @@ struct Bench: ParsableCommand {
     let selectedShapes = !runsKernels ? [] : shapes.isEmpty ? BenchmarkShape.standard : shapes.compactMap(BenchmarkShape.init(parsing:))
     let selectedOperations = operations.isEmpty ? BenchmarkOperation.allCases : operations.compactMap(BenchmarkOperation.init(rawValue:))
     let quietTable = json == "-" || !processes.isLeader
+    if !quietTable { FileHandle.standardOutput.write(Data("bn \(BuildDescription.text)\n".utf8)) }
     if !quietTable && runsKernels { FileHandle.standardOutput.write(Data((BenchmarkRow.header + "\n").utf8)) }
     var rows: [[String: Any]] = []
     for shape in selectedShapes {
@@ -126,7 +127,7 @@ struct Bench: ParsableCommand {
         ComputeThreads.count = threadCount
         for operation in selectedOperations {
           let row = try BenchmarkRunner(shape: shape, operation: operation, threads: threadCount, seconds: seconds).run()
-          rows.append(row.dictionary)
+          rows.append(row.dictionary.merging(["build": BuildDescription.text]) { $1 })
           if !quietTable {
             FileHandle.standardOutput.write(Data((row.tableLine + "\n").utf8))
           }
@@ -146,7 +147,7 @@ struct Bench: ParsableCommand {
               model: model, batch: batch, threads: threadCount, seconds: seconds, warmUpSteps: warmUpSteps,
               minimumSteps: minSteps, group: processes.group
             ).run()
-            rows.append(row.dictionary)
+            rows.append(row.dictionary.merging(["build": BuildDescription.text]) { $1 })
             if !quietTable { FileHandle.standardOutput.write(Data((row.tableLine + "\n").utf8)) }
           }
         }
