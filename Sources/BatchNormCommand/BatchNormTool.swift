@@ -27,6 +27,12 @@ struct BatchNormTool: ParsableCommand {
       // share one terminal, and messages written in pieces interleave.
       let code = exitCode(for: error)
       let message = fullMessage(for: error)
+      // An error every process of an MPI job threw together is printed by rank 0 alone.
+      let rank = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] ?? "0"
+      if let error = error as? CommandError, error.isThrownByEveryProcess, rank != "0" {
+        usleep(500_000)  // rank 0's line first: mpirun ends the job when a process exits with an error
+        Foundation.exit(code.rawValue)
+      }
       if code == .success {
         print(message)
       } else {

@@ -31,6 +31,15 @@ struct CommandProcesses {
     return processes
   }
 
+  /// Refuses to run `command` as one of several processes started by mpirun, for the
+  /// commands that do not share their work (each process would do all of it).
+  static func refuseMPI(_ command: String, reason: String) throws {
+    guard MPIProcessGroup.isLaunchedByMPI,
+      let size = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"].flatMap({ Int($0) }), size > 1
+    else { return }
+    throw CommandError("bn \(command) \(reason): run it without mpirun", everyProcess: true)
+  }
+
   /// Whether this process speaks for the job: rank 0 prints and writes files.
   var isLeader: Bool { group.rank == 0 }
 

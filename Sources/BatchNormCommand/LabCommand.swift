@@ -11,7 +11,8 @@ struct LabCommand: ParsableCommand {
     commandName: "lab",
     abstract: "Reproduce the article's claims on real data: plots, CSV files and an HTML report.",
     discussion: """
-      Experiments: \(LabCatalog.names.joined(separator: ", ")), or all.
+      Experiments: \(LabCatalog.names.joined(separator: ", ")), or all. sync-bn starts \
+      4 processes with Open MPI's mpirun itself (run bn lab without mpirun).
       Each prints its progress and ends in the report (report/index.html by default) \
       with its figures, the raw numbers as CSV, and a verdict with the numbers behind it.
       --quick is a smoke run (seconds; its numbers mean little), the default takes about \
@@ -54,6 +55,7 @@ struct LabCommand: ParsableCommand {
       ComputeThreads.count = threads
     }
     if let worker { return try runWorker(selected, writingTo: worker) }
+    try CommandProcesses.refuseMPI("lab", reason: "starts the processes of its sync-bn experiment itself")
     if let binarize, !(0...1).contains(binarize) { throw CommandError("--binarize must be in 0…1, got \(binarize)") }
     var data: LabData?
     if selected.contains(where: { $0.needsData }) {

@@ -121,6 +121,7 @@ struct Normalize: ParsableCommand {
   }
 
   func run() throws {
+    try CommandProcesses.refuseMPI("normalize", reason: "runs in one process (every process would write the same files)")
     try checkOptions()
     if let threads { ComputeThreads.count = threads }
     let array = try NPY.read(contentsOf: URL(fileURLWithPath: input))

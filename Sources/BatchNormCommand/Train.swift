@@ -94,7 +94,7 @@ struct Train: ParsableCommand {
   @Option(help: ArgumentHelp("Where to write the model (.safetensors); MODEL.svg goes beside it.", valueName: "model"))
   var out: String
 
-  @Flag(help: "Under mpirun: share each batch among the processes and normalize with the whole batch's statistics (synchronized batch normalization; the same run as one process).")
+  @Flag(help: "Under mpirun: share each batch among the processes and normalize with the whole batch's statistics (synchronized batch normalization; the run of one process, to rounding).")
   var syncBn = false
 
   @Flag(help: "Under mpirun: share each batch among the processes, each normalizing its own shard (PyTorch DDP without SyncBatchNorm).")
@@ -111,6 +111,20 @@ struct Train: ParsableCommand {
     if !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be ≥ 0, got \(weightDecay)") }
     if let binarize, !(0..<1).contains(binarize) { throw ValidationError("--binarize must be in [0, 1), got \(binarize)") }
     if syncBn && localBn { throw ValidationError("--sync-bn and --local-bn exclude each other") }
+  }
+
+  /// With per-process statistics, refuses shards of one sample where a layer would
+  /// normalize one value per channel (batch normalization over features).
+  func checkShards(model: Sequential<Float>, processes: Int) throws {
+    guard localBn, batchSize / processes < 2 else { return }
+    var normalizesFeatures = false
+    var probe = model
+    probe.updateLayers(ofType: BatchNormLayer<Float>.self) { normalizesFeatures = normalizesFeatures || $0.kind == .batchNorm1d }
+    guard normalizesFeatures else { return }
+    throw CommandError(
+      "with --local-bn each of the \(processes) processes normalizes its own shard, and a batch of \(batchSize) leaves "
+        + "some with \(batchSize / processes) sample\(batchSize / processes == 1 ? "" : "s"): use --batch-size \(2 * processes) or more, or --sync-bn",
+      everyProcess: true)
   }
 
   func run() throws {
@@ -168,17 +182,39 @@ struct Train: ParsableCommand {
       : Adam(schedule: learningRates, weightDecay: weightDecay)
     let dataParallelism =
       syncBn || localBn ? DataParallelism(group: processes.group, synchronizesBatchNormalization: syncBn) : nil
+    if dataParallelism != nil {
+      try checkShards(model: model, processes: processes.group.size)
+      var settings = JobSettings()
+      settings.add("--arch", architecture)
+      settings.add("--epochs", epochs)
+      settings.add("--batch-size", batchSize)
+      settings.add("--optimizer", optimizer.rawValue)
+      settings.add("--lr", rate)
+      settings.add("--schedule", schedule.rawValue)
+      settings.add("--momentum", momentum)
+      settings.add("--weight-decay", weightDecay)
+      settings.add("--seed", seed)
+      settings.add("batch statistics (--sync-bn or --local-bn)", syncBn ? "--sync-bn" : "--local-bn")
+      settings.add("training data (--dataset, --limit-train, --binarize)", digestOf: trainSamples.samples.scalars, labels: trainSamples.labels)
+      settings.add("test data (--dataset, --binarize)", digestOf: testSamples.samples.scalars, labels: testSamples.labels)
+      try settings.check(in: processes.group)
+    }
     var trainer = Trainer(
       model: model, optimizer: chosenOptimizer,
       configuration: TrainingConfiguration(batchSize: batchSize, seed: seed, metricsInterval: reportEvery),
       dataParallelism: dataParallelism)
     var curve = TrainingCurve(title: "\(optimizer.rawValue), lr \(rate) \(schedule.rawValue): \(architecture)")
-    var progress = ProgressLine(isTerminal: isatty(STDOUT_FILENO) == 1, isShown: processes.isLeader)
+    // Open MPI gives each process a pseudo-terminal even when mpirun's output goes to a
+    // file: with several processes, plain lines.
+    var progress = ProgressLine(isTerminal: isatty(STDOUT_FILENO) == 1 && processes.group.size == 1, isShown: processes.isLeader)
     processes.say("training \(architecture) on \(trainSamples.count) samples \(sampleShape), testing on \(testSamples.count)")
     if let dataParallelism {
       let statistics = dataParallelism.synchronizesBatchNormalization ? "synchronized" : "per-process"
+      let size = processes.group.size
       processes.say(
-        "\(processes.group.size) process\(processes.group.size == 1 ? "" : "es") share each batch of \(batchSize); \(statistics) batch statistics")
+        size == 1
+          ? "1 process (not under mpirun) takes each batch of \(batchSize); \(statistics) batch statistics"
+          : "\(size) processes share each batch of \(batchSize); \(statistics) batch statistics")
     }
 
     var accuracy = 0.0
@@ -197,7 +233,12 @@ struct Train: ParsableCommand {
       } catch let error as TrainingError {
         progress.finish()
         let kept = epoch == 0 ? "nothing was written" : "\(out) keeps epoch \(epoch)"
-        throw CommandError("training stopped: \(error); \(kept)")
+        // With data parallelism the loss and the gradients are summed: every process stops.
+        throw CommandError("training stopped: \(error); \(kept)", everyProcess: dataParallelism != nil)
+      } catch let error as BatchNormError {
+        progress.finish()
+        guard case .synchronizationMismatch = error else { throw error }
+        throw CommandError("\(error)", everyProcess: true)
       }
       let evaluation = try trainer.evaluate(testSamples, classCount: test.classCount)
       accuracy = evaluation.accuracy
@@ -207,7 +248,7 @@ struct Train: ParsableCommand {
       do {
         try trainer.checkReplicasAgree()
       } catch {
-        throw CommandError("after epoch \(epoch + 1): \(error)")
+        throw CommandError("after epoch \(epoch + 1): \(error)", everyProcess: true)
       }
       guard processes.isLeader else { continue }
       do {
@@ -217,7 +258,7 @@ struct Train: ParsableCommand {
         throw CommandError("\(error)")
       }
     }
-    processes.say("wrote \(out) and \(curveURL.path)")
+    processes.say("wrote \(out) and \((out as NSString).deletingPathExtension).svg")
     processes.say(String(format: "test accuracy: %.4f", accuracy))
     try processes.finish()
   }

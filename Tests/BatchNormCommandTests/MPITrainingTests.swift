@@ -123,11 +123,26 @@ import Testing
       Self.mpirun, Self.launcher + rank("linear:16,bn,sigmoid,linear:10") + [":"] + rank("linear:12,bn,sigmoid,linear:10"),
       seconds: 120)
     #expect(result.status != 0 && result.status != SIGTERM, "the job must fail by itself, not hang: \(result.status)")
+    // Both processes find the difference before training; rank 0 alone says so.
     let errors = result.standardError.split(separator: "\n").filter { $0.hasPrefix("Error: ") }
-    #expect(errors.count == 2, "\(result.standardError)")
-    for error in errors {
-      #expect(error.contains("synchronized batch normalization: rank 1 has channels 12 but rank 0 has 16"), "\(error)")
+    #expect(errors.count == 1, "\(result.standardError)")
+    #expect(errors.first?.contains("rank 1 was started with other --arch than rank 0 (rank 0: linear:16,bn,sigmoid,linear:10)") == true, "\(result.standardError)")
+    #expect(try output.contents().isEmpty)
+  }
+
+  @Test func processesWithOtherEpochCountsStopBeforeTraining() throws {
+    let data = try TemporaryDirectory()
+    let dataset = try TrainCommandTests.writeDataset(in: data)
+    let output = try TemporaryDirectory()
+    let bn = CommandRunner.executable.path
+    func rank(_ epochs: String) -> [String] {
+      ["-np", "1", bn, "train", "--dataset", dataset, "--arch", TrainCommandTests.mlp, "--sync-bn", "--epochs", epochs,
+       "--out", output.path("m.safetensors")]
     }
+    try #require(FileManager.default.isExecutableFile(atPath: Self.mpirun.path))
+    let result = try CommandRunner.run(Self.mpirun, Self.launcher + rank("1") + [":"] + rank("2"), seconds: 120)
+    #expect(result.status != 0 && result.status != SIGTERM, "the job must fail by itself, not wait: \(result.status)")
+    #expect(result.standardError.contains("rank 1 was started with other --epochs than rank 0 (rank 0: 1)"), "\(result.standardError)")
     #expect(try output.contents().isEmpty)
   }
 

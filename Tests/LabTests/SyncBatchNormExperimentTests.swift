@@ -46,7 +46,7 @@ import Testing
     let summary = Self.summary(Self.accuracy(gapAtTwo: 0.05, syncOffset: -0.02))
     let verdict = SyncBatchNormExperiment.verdict(summary)
     #expect(verdict.verdict == .mixed)
-    #expect(verdict.findings.contains("differed from the one-process run by up to 2.0%"))
+    #expect(verdict.findings.contains("differed from the one-process run by up to 2.0 points"))
   }
 
   @Test func failsWhenNeither() {

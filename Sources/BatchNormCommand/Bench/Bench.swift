@@ -90,6 +90,9 @@ struct Bench: ParsableCommand {
       throw ValidationError(
         "unknown model '\(model)'; expected one of \(TrainingStepModel.allCases.map(\.rawValue).joined(separator: ", "))")
     }
+    guard !collectives || (!trainingSteps && shapes.isEmpty && operations.isEmpty) else {
+      throw ValidationError("--collectives times the exchanges alone: leave out --training-steps, --shape and --op")
+    }
     guard trainingSteps || (models.isEmpty && batches.isEmpty) else {
       throw ValidationError("--model and --batch need --training-steps")
     }
@@ -103,6 +106,9 @@ struct Bench: ParsableCommand {
   func run() throws {
     let processes = try CommandProcesses.start(threads: nil)
     if collectives {
+      guard processes.group.size > 1 else {
+        throw CommandError("--collectives times exchanges between processes: run it under mpirun -np 2 (or more)")
+      }
       let rows = try CollectiveBenchmark(group: processes.group, calls: 2_000).run()
       processes.say(CollectiveBenchmark.Row.header)
       for row in rows { processes.say(row.tableLine) }
@@ -114,7 +120,9 @@ struct Bench: ParsableCommand {
     }
     let runsKernels = !trainingSteps || !shapes.isEmpty || !operations.isEmpty
     if processes.group.size > 1 && runsKernels {
-      throw CommandError("under mpirun, bn bench times data-parallel training steps only: pass --training-steps (and no --shape or --op)")
+      throw CommandError(
+        "under mpirun, bn bench times data-parallel training steps (--training-steps) or the exchanges (--collectives), not kernels",
+        everyProcess: true)
     }
     let selectedShapes = !runsKernels ? [] : shapes.isEmpty ? BenchmarkShape.standard : shapes.compactMap(BenchmarkShape.init(parsing:))
     let selectedOperations = operations.isEmpty ? BenchmarkOperation.allCases : operations.compactMap(BenchmarkOperation.init(rawValue:))

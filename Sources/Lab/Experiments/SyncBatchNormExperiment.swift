@@ -24,7 +24,8 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
   static let architecture = "linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:10"
   /// The three ways of training, as the `mode` column codes them.
   static let modes: [(code: Double, label: String)] = [
-    (0, "per-process BN, P = 4 × m"), (1, "synchronized BN, P = 4 × m"), (2, "one process, batch 4·m"),
+    (0, "per-process BN, 4 processes × m samples"), (1, "synchronized BN, 4 processes × m samples"),
+    (2, "one process, batches of 4·m"),
   ]
   static let momentum = 0.9
 
@@ -90,6 +91,7 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
           + "exact mean and variance of its input over \(setup.populationCount) training images under the final "
           + "weights: mean over channels and layers of |Δmean|/σ and of |variance ratio − 1|",
         "seeds \(context.seed) + 0…\(setup.seeds - 1); bands: min–max over seeds",
+        "CSV: mode 0 = per-process BN, 1 = synchronized BN, 2 = one process; shard_size = m; errors as fractions",
       ],
       tables: [runs, summary],
       figures: [Self.accuracyFigure(summary), Self.statisticsFigure(summary)],
@@ -233,6 +235,7 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
     let fallsBehind = localGaps[0] > 0.01 && localGaps[0] > localGaps[localGaps.count - 1]
     let verdict: Verdict = matches && fallsBehind ? .holds : matches || fallsBehind ? .mixed : .doesNotHold
     let percent = BatchStatisticsSupport.percent
+    func points(_ difference: Double) -> String { String(format: "%.1f points", 100 * difference) }
     let rows = shardSizes.indices.map { index in
       let m = shardSizes[index]
       return "m = \(m): one process \(percent(accuracy(m, 2))), synchronized \(percent(accuracy(m, 1))), "
@@ -241,11 +244,11 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
     let findings =
       "Test accuracy (mean over seeds) — " + rows.joined(separator: "; ") + ". "
       + (matches
-        ? "Synchronized BN matched the one-process run at every m (largest gap \(percent(syncGaps.max()!))). "
-        : "Synchronized BN differed from the one-process run by up to \(percent(syncGaps.max()!)). ")
+        ? "Synchronized BN matched the one-process run at every m (largest gap \(points(syncGaps.max()!))). "
+        : "Synchronized BN differed from the one-process run by up to \(points(syncGaps.max()!)). ")
       + (fallsBehind
-        ? "Per-process BN fell behind by \(percent(localGaps[0])) at m = \(shardSizes[0]) and by \(percent(localGaps.last!)) at m = \(shardSizes.last!): its statistics come from m samples, not P·m."
-        : "Per-process BN did not fall behind as expected (\(percent(localGaps[0])) at m = \(shardSizes[0]), \(percent(localGaps.last!)) at m = \(shardSizes.last!)).")
+        ? "Per-process BN fell behind by \(points(localGaps[0])) at m = \(shardSizes[0]) and by \(points(localGaps.last!)) at m = \(shardSizes.last!): its statistics come from m samples, not 4·m."
+        : "Per-process BN did not fall behind as expected (\(points(localGaps[0])) at m = \(shardSizes[0]), \(points(localGaps.last!)) at m = \(shardSizes.last!)).")
     return (verdict, findings)
   }
 
