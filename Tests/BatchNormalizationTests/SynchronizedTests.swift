@@ -173,6 +173,22 @@ import ThreadProcessGroups
     }
   }
 
+  @Test func ranksThatDisagreeOnTheElementTypeAllThrow() {
+    let thrown = errors { rank throws(BatchNormError) in
+      let shape = try BatchNormShape(dimensions: [2, 3])
+      if rank.rank == 1 {
+        var layer = try BatchNorm<Double>(channels: 3)
+        _ = try layer.forward([1, 2, 3, 4, 5, 6], shape: shape, mode: .training, synchronizedOver: rank)
+      } else {
+        var layer = try BatchNorm<Float>(channels: 3)
+        _ = try layer.forward([1, 2, 3, 4, 5, 6], shape: shape, mode: .training, synchronizedOver: rank)
+      }
+    }
+    for error in thrown {
+      #expect(error == .synchronizationMismatch(reason: "rank 1 has element size 8 bytes but rank 0 has 4 bytes"))
+    }
+  }
+
   @Test func aRankThatRefusesItsInputStopsEveryRank() {
     let thrown = errors { rank throws(BatchNormError) in
       var layer = try BatchNorm<Float>(channels: 2)

@@ -22,12 +22,11 @@ struct ShardDescription: Equatable {
     ]
   }
 
-  /// The first field in which `other` (rank `rank`) differs from this one (rank 0's), as
-  /// a sentence that names both values.
-  func difference(from other: [Double], rank: Int) -> String? {
+  /// The first field in which rank `rank`'s header `other` differs from rank 0's `first`
+  /// (both ``encoded``), as a sentence that names both values; the sample counts may differ.
+  static func difference(between first: [Double], and other: [Double], rank: Int) -> String? {
     let names = ["channels", "spatial positions per channel", "layout", "element size", "mode"]
-    let mine = encoded
-    for (index, name) in names.enumerated() where other[index] != mine[index] {
+    for (index, name) in names.enumerated() where other[index] != first[index] {
       func shown(_ value: Double) -> String {
         switch index {
         case 2: return value == 0 ? "channelsFirst" : "channelsLast"
@@ -36,7 +35,7 @@ struct ShardDescription: Equatable {
         default: return "\(Int(value))"
         }
       }
-      return "rank \(rank) has \(name) \(shown(other[index])) but rank 0 has \(shown(mine[index]))"
+      return "rank \(rank) has \(name) \(shown(other[index])) but rank 0 has \(shown(first[index]))"
     }
     return nil
   }
@@ -86,10 +85,9 @@ func exchangeMoments(
 ) throws(BatchNormError) -> (moments: [ChannelMoments], batch: Int) {
   let headers = try exchange(shard.encoded, problem: problem, over: group)
   for (rank, header) in headers.enumerated().dropFirst() {
-    let first = ShardDescription(
-      channels: Int(headers[0][0]), spatial: Int(headers[0][1]), layout: headers[0][2] == 0 ? .channelsFirst : .channelsLast,
-      scalarBytes: Int(headers[0][3]), mode: BatchNormMode.allCases[Int(headers[0][4])], batch: Int(headers[0][5]))
-    if let difference = first.difference(from: header, rank: rank) { throw .synchronizationMismatch(reason: difference) }
+    if let difference = ShardDescription.difference(between: headers[0], and: header, rank: rank) {
+      throw .synchronizationMismatch(reason: difference)
+    }
   }
   var payload = [Double]()
   payload.reserveCapacity(3 * local.count)
