@@ -101,7 +101,7 @@ struct LearningRateExperimentTests {
     #expect(report.figures[0].svg.contains("data-series=\"with BN\""))
     #expect(report.figures[0].svg.contains("data-series=\"without BN\""))
     for rate in plan.learningRates {
-      #expect(report.figures[1].svg.contains("data-series=\"lr \(LearningRateExperiment.format(rate))\""))
+      #expect(report.figures[1].svg.contains("data-series=\"lr \(significant(rate))\""))
     }
   }
 

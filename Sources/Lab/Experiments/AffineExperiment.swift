@@ -90,7 +90,7 @@ public struct AffineExperiment: Experiment {
           parameters: Self.parameters(training.model), inputs: try Self.sigmoidInputs(training.model, probe: probe))
         context.progress(
           "affine: BN \(affine ? "with γ, β   " : "without γ, β") seed \(seedIndex + 1)/\(setup.seedCount): "
-            + (training.diverged ? "diverged" : "test accuracy \(SigmoidMLP.percent(testAccuracy))")
+            + (training.diverged ? "diverged" : "test accuracy \(percent(testAccuracy))")
             + " after \(setup.steps) steps (\(String(format: "%.1f", Date().timeIntervalSince(runStart))) s)")
         runs.append(run)
       }
@@ -322,8 +322,7 @@ public struct AffineExperiment: Experiment {
     func list(_ values: [Double], _ format: (Double) -> String) -> String {
       values.map(format).joined(separator: ", ")
     }
-    let percent = { SigmoidMLP.percent($0) }
-    let two = { SigmoidMLP.number($0) }
+    let two = { decimals($0, digits: 2) }
     let findings = """
       Final test accuracy: \(percent(means[0])) with γ and β vs \(percent(means[1])) with normalization alone \
       (per seed \(list(accuracies[0], percent)) vs \(list(accuracies[1], percent))): \

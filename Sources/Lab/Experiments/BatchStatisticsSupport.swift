@@ -177,15 +177,6 @@ enum BatchStatisticsSupport {
     return (values.reduce(0, +) / Double(values.count), values.min()!, values.max()!)
   }
 
-  /// A number for the findings: "0.873".
-  static func format(_ value: Double, digits: Int = 3) -> String {
-    value.isFinite ? String(format: "%.\(digits)f", value) : "n/a"
-  }
-
-  /// An accuracy as a percentage for the findings: "87.3%".
-  static func percent(_ value: Double) -> String {
-    value.isFinite ? String(format: "%.1f%%", 100 * value) : "n/a"
-  }
 }
 
 /// Running statistics kept under several policies (momentum, cumulative average, biased

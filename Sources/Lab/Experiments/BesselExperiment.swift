@@ -315,20 +315,20 @@ extension BesselExperiment {
       mean("test_accuracy_recalibrated_unbiased", smallest) - mean("test_accuracy_recalibrated_biased", smallest)
     let holds = runningCost > 0.005
     let rows = networkBatchSizes.map { size in
-      "m = \(size): running unbiased \(S.percent(mean("test_accuracy_running_unbiased", size))), biased "
-        + "\(S.percent(mean("test_accuracy_running_biased", size))), recalibrated unbiased "
-        + "\(S.percent(mean("test_accuracy_recalibrated_unbiased", size))), biased "
-        + "\(S.percent(mean("test_accuracy_recalibrated_biased", size))), batch statistics "
-        + "\(S.percent(mean("test_accuracy_batch_statistics", size))); running variance over the input's variance "
-        + "\(S.format(mean("variance_ratio_running_unbiased", size), digits: 2)) unbiased, "
-        + "\(S.format(mean("variance_ratio_running_biased", size), digits: 2)) biased "
-        + "((m − 1)/m = \(S.format(Double(size - 1) / Double(size), digits: 2)))"
+      "m = \(size): running unbiased \(percent(mean("test_accuracy_running_unbiased", size))), biased "
+        + "\(percent(mean("test_accuracy_running_biased", size))), recalibrated unbiased "
+        + "\(percent(mean("test_accuracy_recalibrated_unbiased", size))), biased "
+        + "\(percent(mean("test_accuracy_recalibrated_biased", size))), batch statistics "
+        + "\(percent(mean("test_accuracy_batch_statistics", size))); running variance over the input's variance "
+        + "\(decimals(mean("variance_ratio_running_unbiased", size), digits: 2)) unbiased, "
+        + "\(decimals(mean("variance_ratio_running_biased", size), digits: 2)) biased "
+        + "((m − 1)/m = \(decimals(Double(size - 1) / Double(size), digits: 2)))"
     }
     let findings = """
       In a network trained with small batches (mean over seeds), \(rows.joined(separator: "; ")). So the unbiased \
       running variance does estimate the population variance, and the biased one falls short by about (m − 1)/m. \
-      At m = \(smallest) the unbiased running variance scored \(S.format(100 * abs(runningCost), digits: 1)) points \
-      \(runningCost >= 0 ? "above" : "below") the biased one (recalibrated: \(S.format(100 * abs(recalibratedCost), digits: 1)) \
+      At m = \(smallest) the unbiased running variance scored \(decimals(100 * abs(runningCost), digits: 1)) points \
+      \(runningCost >= 0 ? "above" : "below") the biased one (recalibrated: \(decimals(100 * abs(recalibratedCost), digits: 1)) \
       points \(recalibratedCost >= 0 ? "above" : "below")): \(holds ? "the correction pays off in accuracy" : "the statistically right estimate did not give the better network. Training normalizes with the biased batch variance (at m = 2 every normalized value is ±1), and the network does better at test time with the larger normalized values that the smaller, biased variance gives: a train–test mismatch that Bessel's correction does not address").
       """
     return (holds, findings)

@@ -91,7 +91,7 @@ public struct ConvergenceExperiment: Experiment {
         setup: setup, train: train, validation: validation, curveTest: curveTest, finalTest: finalTest)
       context.progress(
         "convergence: \(withBatchNorm ? "with BN   " : "without BN") η = \(rate), seed \(seedIndex + 1)/\(setup.seedCount): "
-          + (run.training.diverged ? "diverged" : "test accuracy \(SigmoidMLP.percent(run.testAccuracy))")
+          + (run.training.diverged ? "diverged" : "test accuracy \(percent(run.testAccuracy))")
           + " after \(setup.steps) steps (\(String(format: "%.1f", Date().timeIntervalSince(runStart))) s)")
       runs.append(run)
     }
@@ -246,7 +246,7 @@ public struct ConvergenceExperiment: Experiment {
       return LineChart(
         title: title, xAxis: Axis("training steps", unit: "batches of \(SigmoidMLP.batchSize)"),
         yAxis: Axis("test accuracy", range: accuracyRange), series: series,
-        referenceLines: targets.map { ReferenceLine(.horizontal, at: $0, label: SigmoidMLP.percent($0)) },
+        referenceLines: targets.map { ReferenceLine(.horizontal, at: $0, label: percent($0)) },
         legend: .below, width: 520, height: 400)
     }
     let accuracy = ChartGrid(
@@ -309,7 +309,7 @@ public struct ConvergenceExperiment: Experiment {
         name: "convergence_accuracy",
         caption: "Test accuracy (\(setup.curveTestCount) test images) against training steps, \(seedText). "
           + "Left: both networks at the same learning rate; right: each at the rate that did best on held-out "
-          + "training images. Dashed lines: the target accuracies. The y axis starts at \(SigmoidMLP.number(accuracyRange.lowerBound)), "
+          + "training images. Dashed lines: the target accuracies. The y axis starts at \(decimals(accuracyRange.lowerBound, digits: 2)), "
           + "so the first points (chance, 10%) lie below it.",
         svg: accuracy.svg()),
       Figure(
@@ -366,10 +366,10 @@ public struct ConvergenceExperiment: Experiment {
     let text =
       "\(name) (without BN η = \(rates[0]), with BN η = \(rates[1])): steps to "
       + targets.map { target in
-        "\(SigmoidMLP.percent(target)) \(stepsText(groups[1], target)) with BN vs \(stepsText(groups[0], target)) without"
+        "\(percent(target)) \(stepsText(groups[1], target)) with BN vs \(stepsText(groups[0], target)) without"
       }.joined(separator: "; ")
-      + "; final test accuracy \(SigmoidMLP.percent(means[1])) with BN vs \(SigmoidMLP.percent(means[0])) without "
-      + "(\(accuracies.map { $0.map(SigmoidMLP.percent).joined(separator: "/") }.reversed().joined(separator: " vs ")) per seed)."
+      + "; final test accuracy \(percent(means[1])) with BN vs \(percent(means[0])) without "
+      + "(\(accuracies.map { $0.map { percent($0) }.joined(separator: "/") }.reversed().joined(separator: " vs ")) per seed)."
     return Comparison(name: name, rates: rates, faster: faster, higher: higher, caughtUp: caughtUp, text: text)
   }
 
@@ -407,11 +407,11 @@ public struct ConvergenceExperiment: Experiment {
     let shared = compare(runs, name: "At the shared rate", rates: [sharedRate, sharedRate], setup: setup)
     let own = compare(runs, name: "Each at its own best rate", rates: bestRates, setup: setup)
     func describe(_ m: Movement, _ name: String) -> String {
-      "\(name) the median went from \(SigmoidMLP.number(m.start.p50)) to \(SigmoidMLP.number(m.end.p50)) and the "
-        + "15–85% width from \(SigmoidMLP.number(m.start.width)) to \(SigmoidMLP.number(m.end.width)) (seed 1); over "
-        + "seeds the width changed ×\(SigmoidMLP.number(m.widthFactor)) in all and ×\(SigmoidMLP.number(m.lateWidthFactor)) "
-        + "in the second half, and the median moved \(SigmoidMLP.number(m.medianShift)) final widths in all and "
-        + "\(SigmoidMLP.number(m.lateMedianShift)) in the second half"
+      "\(name) the median went from \(decimals(m.start.p50, digits: 2)) to \(decimals(m.end.p50, digits: 2)) and the "
+        + "15–85% width from \(decimals(m.start.width, digits: 2)) to \(decimals(m.end.width, digits: 2)) (seed 1); over "
+        + "seeds the width changed ×\(decimals(m.widthFactor, digits: 2)) in all and ×\(decimals(m.lateWidthFactor, digits: 2)) "
+        + "in the second half, and the median moved \(decimals(m.medianShift, digits: 2)) final widths in all and "
+        + "\(decimals(m.lateMedianShift, digits: 2)) in the second half"
     }
     /// Whether BN's sigmoid input was stable and the baseline's was not, at `rates`, and the numbers.
     func stability(_ name: String, _ rates: [Double]) -> (Bool, String) {

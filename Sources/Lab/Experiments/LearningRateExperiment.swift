@@ -139,15 +139,15 @@ public struct LearningRateExperiment: Experiment {
         "network: 784-100-100-100-10 sigmoid MLP, BN (PyTorch defaults, ε = 1e-5) after each hidden Linear or none",
         "optimizer: plain SGD (no momentum, no weight decay), constant learning rate, batch \(Self.batchSize), "
           + "\(plan.steps) steps per run",
-        "(a) learning rates \(plan.learningRates.map { Self.format($0) }.joined(separator: ", ")), PyTorch's default "
+        "(a) learning rates \(plan.learningRates.map { significant($0) }.joined(separator: ", ")), PyTorch's default "
           + "initialization U(±1/√fan_in)",
-        "(b) every weight N(0, σ²), σ ∈ \(plan.standardDeviations.map { Self.format($0) }.joined(separator: ", ")), "
+        "(b) every weight N(0, σ²), σ ∈ \(plan.standardDeviations.map { significant($0) }.joined(separator: ", ")), "
           + "biases 0 (PyTorch's default has std 0.021 in layer 1, 0.058 after); learning rate: each network's best "
-          + "of (a): \(Self.format(bestRate[0])) without BN, \(Self.format(bestRate[1])) with BN",
+          + "of (a): \(significant(bestRate[0])) without BN, \(significant(bestRate[1])) with BN",
         "usable: no seed diverged and the mean final accuracy is within \(Int(Self.usableTolerance * 100)) points of "
           + "that network's best in the sweep and above \(Int(Self.chanceLevel * 100))% (chance is 10%)",
         "(c) Linear 784→100 without bias (PyTorch's default init), BN, sigmoid, Linear 100→10, cross-entropy, on the "
-          + "first \(Self.batchSize) training samples; W scaled by a ∈ \(Self.scales.map { Self.format($0) }.joined(separator: ", ")); "
+          + "first \(Self.batchSize) training samples; W scaled by a ∈ \(Self.scales.map { significant($0) }.joined(separator: ", ")); "
           + "in Double with ε = 0 (the paper's identity) and in Float with ε = 1e-5 (what training uses)",
         "seeds \(seeds.map(String.init).joined(separator: ", ")) (initial weights and batch order; the same for both networks)",
       ],
@@ -164,7 +164,7 @@ public struct LearningRateExperiment: Experiment {
           initSummary, name: "init_scale_accuracy", title: "Final test accuracy against initial weight scale",
           xAxis: Axis("initial weight standard deviation σ", scale: .logarithmic, ticks: plan.standardDeviations),
           caption: "Test accuracy after \(plan.steps) SGD steps with every weight drawn from N(0, σ²), each network at "
-            + "its best learning rate of the sweep (\(Self.format(bestRate[0])) without BN, \(Self.format(bestRate[1])) "
+            + "its best learning rate of the sweep (\(significant(bestRate[0])) without BN, \(significant(bestRate[1])) "
             + "with BN): mean over \(plan.seeds) seed(s), band from the lowest to the highest. PyTorch's default has "
             + "std 0.021 in layer 1 and 0.058 in layers 2–4."),
       ],
@@ -300,12 +300,12 @@ public struct LearningRateExperiment: Experiment {
     func describe(_ points: [Point]) -> String {
       points.map { point in
         let accuracy = point.mean.isFinite ? percent(point.mean) : "n/a"
-        return "\(format(point.key)): \(accuracy)" + (point.diverged > 0 ? " (\(point.diverged)/\(point.seeds) diverged)" : "")
+        return "\(significant(point.key)): \(accuracy)" + (point.diverged > 0 ? " (\(point.diverged)/\(point.seeds) diverged)" : "")
       }.joined(separator: ", ")
     }
     func span(_ points: [Point]) -> String {
       guard let low = points.first?.key, let high = points.last?.key else { return "none" }
-      return low == high ? format(low) : "\(format(low))–\(format(high)) (\(format(log10(high / low), digits: 2)) decades)"
+      return low == high ? significant(low) : "\(significant(low))–\(significant(high)) (\(significant(log10(high / low), digits: 2)) decades)"
     }
     let usableRates = rates.map(usable)
     let usableInits = inits.map(usable)
@@ -323,22 +323,22 @@ public struct LearningRateExperiment: Experiment {
     let invarianceHolds = worstDifference < 1e-6 && worstRatioError < 1e-3
     let float = invariance.rows.filter { $0[2] == 0 }
     let floatText = float.map { row in
-      "a = \(format(row[0])): output difference \(format(row[3], digits: 2)), gradient ratio \(format(row[4], digits: 5)) "
-        + "(1/a = \(format(row[5])))"
+      "a = \(significant(row[0])): output difference \(significant(row[3], digits: 2)), gradient ratio \(significant(row[4], digits: 5)) "
+        + "(1/a = \(significant(row[5])))"
     }.joined(separator: "; ")
 
     let bestPoints = rates.map(best)
     var findings = """
       (a) Final test accuracy by learning rate, without BN: \(describe(rates[0])); with BN: \(describe(rates[1])). \
-      Best: \(percent(bestPoints[0].mean)) at lr \(format(bestPoints[0].key)) without BN, \(percent(bestPoints[1].mean)) \
-      at lr \(format(bestPoints[1].key)) with BN. Usable learning rates (within \(Int(usableTolerance * 100)) points of \
+      Best: \(percent(bestPoints[0].mean)) at lr \(significant(bestPoints[0].key)) without BN, \(percent(bestPoints[1].mean)) \
+      at lr \(significant(bestPoints[1].key)) with BN. Usable learning rates (within \(Int(usableTolerance * 100)) points of \
       the network's best, no divergence): \(span(usableRates[0])) without BN, \(span(usableRates[1])) with BN. \
-      (b) By initial σ, without BN at lr \(format(bestRate[0])): \(describe(inits[0])); with BN at lr \
-      \(format(bestRate[1])): \(describe(inits[1])). Usable σ: \(span(usableInits[0])) without BN, \
+      (b) By initial σ, without BN at lr \(significant(bestRate[0])): \(describe(inits[0])); with BN at lr \
+      \(significant(bestRate[1])): \(describe(inits[1])). Usable σ: \(span(usableInits[0])) without BN, \
       \(span(usableInits[1])) with BN. (c) In Double with ε = 0, scaling W by a ∈ \
-      {\(scales.map { format($0) }.joined(separator: ", "))} changed the BN output by at most \
-      \(format(worstDifference, digits: 2)), ‖∂L/∂(aW)‖/‖∂L/∂W‖ matched 1/a to a relative \
-      \(format(worstRatioError, digits: 2)), and ∂L/∂u moved by \(format(worstInputGradient, digits: 2)) of its largest \
+      {\(scales.map { significant($0) }.joined(separator: ", "))} changed the BN output by at most \
+      \(significant(worstDifference, digits: 2)), ‖∂L/∂(aW)‖/‖∂L/∂W‖ matched 1/a to a relative \
+      \(significant(worstRatioError, digits: 2)), and ∂L/∂u moved by \(significant(worstInputGradient, digits: 2)) of its largest \
       entry. In Float with ε = 1e-5: \(floatText); ε breaks the identity where a²·Var(Wu) is not much larger than ε.
       """
     let divergedRuns = rates.joined().map(\.diverged).reduce(0, +)
@@ -346,7 +346,7 @@ public struct LearningRateExperiment: Experiment {
       ? " No run's loss or gradient became non-finite;"
       : " \(divergedRuns) run(s) of the learning-rate sweep diverged (non-finite loss or gradient);"
     let stalled = [0, 1].map { network in rates[network].filter { $0.mean.isFinite && $0.mean < chanceLevel } }
-    let stalledText = stalled.map { points in points.isEmpty ? "none" : points.map { format($0.key) }.joined(separator: ", ") }
+    let stalledText = stalled.map { points in points.isEmpty ? "none" : points.map { significant($0.key) }.joined(separator: ", ") }
     findings += " learning rates left at chance (final accuracy below \(percent(chanceLevel))): \(stalledText[0]) without "
       + "BN, \(stalledText[1]) with BN."
     if !ratesHold {
@@ -381,7 +381,7 @@ public struct LearningRateExperiment: Experiment {
     let charts: [any Chart] = [false, true].map { bn in
       let series = rates.enumerated().map { index, rate in
         let rows = curves.rows.filter { $0[0] == rate && $0[1] == (bn ? 1 : 0) && $0[2] == Double(seed) && $0[3] > 0 }
-        return Series(name: "lr \(format(rate))", x: rows.map { $0[3] }, y: rows.map { $0[4] }, color: colors[index])
+        return Series(name: "lr \(significant(rate))", x: rows.map { $0[3] }, y: rows.map { $0[4] }, color: colors[index])
       }
       return LineChart(
         title: bn ? "with BN" : "without BN", xAxis: Axis("training step"),
@@ -395,15 +395,5 @@ public struct LearningRateExperiment: Experiment {
       svg: ChartGrid(title: "Training loss by learning rate", columns: 2, charts: charts).svg())
   }
 
-  // MARK: Formatting
-
-  static func format(_ value: Double, digits: Int = 3) -> String {
-    guard value.isFinite else { return value.isNaN ? "n/a" : "\(value)" }
-    return String(format: "%.\(digits)g", value)
-  }
-
-  static func percent(_ fraction: Double) -> String {
-    fraction.isFinite ? String(format: "%.1f%%", 100 * fraction) : "n/a"
-  }
 
 }

@@ -222,27 +222,27 @@ public struct RegularizationExperiment: Experiment {
     func yes(_ claim: Bool) -> String { claim ? "yes" : "no" }
     let sizes = batchSizes
     let gapText = sizes.indices.map { index in
-      "B = \(sizes[index]): \(S.format(value("accuracy_gap", plain[index]))) without BN, "
-        + "\(S.format(value("accuracy_gap", normalized[index]))) with BN"
+      "B = \(sizes[index]): \(decimals(value("accuracy_gap", plain[index]))) without BN, "
+        + "\(decimals(value("accuracy_gap", normalized[index]))) with BN"
     }.joined(separator: "; ")
     let underfit = (plain + normalized + ghost).filter { value("train_accuracy", $0) < 0.98 }.map {
-      "B = \(Int(summary.column("batch_size")[$0])) \(summary.column("ghost_batch_size")[$0] > 0 ? "ghost BN" : summary.column("batch_norm")[$0] == 1 ? "with BN" : "without BN") (train \(S.percent(value("train_accuracy", $0))))"
+      "B = \(Int(summary.column("batch_size")[$0])) \(summary.column("ghost_batch_size")[$0] > 0 ? "ghost BN" : summary.column("batch_norm")[$0] == 1 ? "with BN" : "without BN") (train \(percent(value("train_accuracy", $0))))"
     }
     let lossText = sizes.indices.map { index in
-      "B = \(sizes[index]): \(S.format(value("loss_gap", plain[index]), digits: 2)) without BN, "
-        + "\(S.format(value("loss_gap", normalized[index]), digits: 2)) with BN"
+      "B = \(sizes[index]): \(decimals(value("loss_gap", plain[index]), digits: 2)) without BN, "
+        + "\(decimals(value("loss_gap", normalized[index]), digits: 2)) with BN"
     }.joined(separator: "; ")
     let findings = """
       Accuracy gap (train − test, mean over seeds): \(gapText). Loss gap (test − train): \(lossText). \
-      BN reduced the accuracy gap by \(S.format(100 * accuracyReductions[first], digits: 1)) points at \
-      B = \(sizes[first]) and by \(S.format(100 * accuracyReductions[last], digits: 1)) at B = \(sizes[last]), and the \
-      loss gap by \(S.format(lossReductions[first], digits: 2)) and \(S.format(lossReductions[last], digits: 2)). \
-      Ghost BN with virtual batches of \(ghostBatchSize) at B = \(sizes[last]): accuracy gap \(S.format(ghostGap)) against \
-      \(S.format(largeGap)) for plain BN, loss gap \(S.format(ghostLossGap, digits: 2)) against \
-      \(S.format(value("loss_gap", normalized[last]), digits: 2)); test accuracy \
-      \(S.percent(ghost.first.map { value("test_accuracy", $0) } ?? .nan)) against \
-      \(S.percent(value("test_accuracy", normalized[last]))). Test accuracy with BN at B = \(sizes[first]): \
-      \(S.percent(value("test_accuracy", normalized[first]))), without: \(S.percent(value("test_accuracy", plain[first]))). \
+      BN reduced the accuracy gap by \(decimals(100 * accuracyReductions[first], digits: 1)) points at \
+      B = \(sizes[first]) and by \(decimals(100 * accuracyReductions[last], digits: 1)) at B = \(sizes[last]), and the \
+      loss gap by \(decimals(lossReductions[first], digits: 2)) and \(decimals(lossReductions[last], digits: 2)). \
+      Ghost BN with virtual batches of \(ghostBatchSize) at B = \(sizes[last]): accuracy gap \(decimals(ghostGap)) against \
+      \(decimals(largeGap)) for plain BN, loss gap \(decimals(ghostLossGap, digits: 2)) against \
+      \(decimals(value("loss_gap", normalized[last]), digits: 2)); test accuracy \
+      \(percent(ghost.first.map { value("test_accuracy", $0) } ?? .nan)) against \
+      \(percent(value("test_accuracy", normalized[last]))). Test accuracy with BN at B = \(sizes[first]): \
+      \(percent(value("test_accuracy", normalized[first]))), without: \(percent(value("test_accuracy", plain[first]))). \
       Sub-claims (accuracy gap / loss gap): BN shrinks the gap at B = \(sizes[first]): \(yes(accuracyClaims[0])) / \
       \(yes(lossClaims[0])); less so at B = \(sizes[last]): \(yes(accuracyClaims[1])) / \(yes(lossClaims[1])); ghost BN \
       shrinks it at B = \(sizes[last]): \(yes(accuracyClaims[2])) / \(yes(lossClaims[2])). \

@@ -45,7 +45,7 @@ public struct SaturationExperiment: Experiment {
     var largeInitialization: Bool
 
     var label: String {
-      (batchNorm ? "with BN" : "without BN") + (largeInitialization ? ", N(0, \(SaturationExperiment.format(SaturationExperiment.largeStandardDeviation))²) init" : ", default init")
+      (batchNorm ? "with BN" : "without BN") + (largeInitialization ? ", N(0, \(significant(SaturationExperiment.largeStandardDeviation))²) init" : ", default init")
     }
 
     var architecture: String {
@@ -106,10 +106,10 @@ public struct SaturationExperiment: Experiment {
         "network: 784-100-100-100-10 MLP, sigmoid or tanh hidden layers, BN (PyTorch defaults, ε = 1e-5) after each "
           + "hidden Linear or none",
         "optimizer: SGD, learning rate \(Self.learningRate), no momentum, batch \(Self.batchSize), \(steps) steps",
-        "initialization: N(0, \(Self.format(Self.largeStandardDeviation))²) for every weight (large), or PyTorch's default "
+        "initialization: N(0, \(significant(Self.largeStandardDeviation))²) for every weight (large), or PyTorch's default "
           + "U(±1/√fan_in) (std 0.021 in layer 1, 0.058 after); biases 0 under the Gaussian",
-        "saturated zone: sigmoid |z| > 4 (σ′ < \(Self.format(Activation.sigmoid.derivativeAtThreshold, digits: 4))), tanh "
-          + "|z| > 2 (tanh′ < \(Self.format(Activation.tanh.derivativeAtThreshold, digits: 4))); z is the input of the "
+        "saturated zone: sigmoid |z| > 4 (σ′ < \(significant(Activation.sigmoid.derivativeAtThreshold, digits: 4))), tanh "
+          + "|z| > 2 (tanh′ < \(significant(Activation.tanh.derivativeAtThreshold, digits: 4))); z is the input of the "
           + "activation (BN's output with BN)",
         "fractions and ‖∂L/∂W‖ (Frobenius) are means over the \(every) training steps of each window; step 0 is one "
           + "forward and backward pass of the initial network on the first \(Self.batchSize) training samples",
@@ -250,20 +250,20 @@ public struct SaturationExperiment: Experiment {
       let defaultBase = find(activation, bn: false, large: false)
       let defaultBN = find(activation, bn: true, large: false)
       sentences.append(
-        "\(activation.token.capitalized) (\(zone)), N(0, \(format(largeStandardDeviation))²) init: BN kept the saturated "
+        "\(activation.token.capitalized) (\(zone)), N(0, \(significant(largeStandardDeviation))²) init: BN kept the saturated "
           + "fraction at most \(percent(bnPeak)) in every layer (final \(list(withBN.finalFraction.map(percent)))), while "
           + "the baseline reached \(percent(basePeak)) (peak per layer \(list(without.peakFraction.map(percent))), final "
           + "\(list(without.finalFraction.map(percent)))). Mean ‖∂L/∂W‖ per Linear layer 1–4 over training: baseline "
-          + "\(list(without.meanGradientNorm.map { format($0) })), BN \(list(withBN.meanGradientNorm.map { format($0) })), "
-          + "so layer 1 received \(format(attenuation(without), digits: 2)) of the output layer's gradient norm without "
-          + "BN and \(format(attenuation(withBN), digits: 2)) with it; final test accuracy "
+          + "\(list(without.meanGradientNorm.map { significant($0) })), BN \(list(withBN.meanGradientNorm.map { significant($0) })), "
+          + "so layer 1 received \(significant(attenuation(without), digits: 2)) of the output layer's gradient norm without "
+          + "BN and \(significant(attenuation(withBN), digits: 2)) with it; final test accuracy "
           + "\(percent(without.finalAccuracy))\(without.diverged ? " (diverged)" : "") without BN vs "
           + "\(percent(withBN.finalAccuracy))\(withBN.diverged ? " (diverged)" : "") with. At PyTorch's default init the "
           + "baseline peaked at \(percent(defaultBase.peakFraction.max() ?? .nan)) and BN at "
           + "\(percent(defaultBN.peakFraction.max() ?? .nan)); layer 1 received "
-          + "\(format(attenuation(defaultBase), digits: 2)) vs \(format(attenuation(defaultBN), digits: 2)) of the output "
-          + "layer's gradient norm (‖∂L/∂W₁‖ \(format(defaultBase.meanGradientNorm[0])) vs "
-          + "\(format(defaultBN.meanGradientNorm[0]))); accuracy \(percent(defaultBase.finalAccuracy)) vs "
+          + "\(significant(attenuation(defaultBase), digits: 2)) vs \(significant(attenuation(defaultBN), digits: 2)) of the output "
+          + "layer's gradient norm (‖∂L/∂W₁‖ \(significant(defaultBase.meanGradientNorm[0])) vs "
+          + "\(significant(defaultBN.meanGradientNorm[0]))); accuracy \(percent(defaultBase.finalAccuracy)) vs "
           + "\(percent(defaultBN.finalAccuracy)).")
     }
     let saturationHolds = saturationOutcomes.allSatisfy { $0 }
@@ -321,7 +321,7 @@ public struct SaturationExperiment: Experiment {
       name: "saturation_fraction",
       caption: "Per hidden layer, the fraction of the inputs z of the activation with |z| > 4 (sigmoid, top row, "
         + "σ′ < 0.018) or |z| > 2 (tanh, bottom row, tanh′ < 0.071), averaged over each window of training steps. "
-        + "Blue: with BN, vermillion: without; solid: N(0, \(format(largeStandardDeviation))²) initialization, dashed: "
+        + "Blue: with BN, vermillion: without; solid: N(0, \(significant(largeStandardDeviation))²) initialization, dashed: "
         + "PyTorch's default.",
       svg: grid.svg())
   }
@@ -341,24 +341,10 @@ public struct SaturationExperiment: Experiment {
       name: "saturation_gradient_norm",
       caption: "Frobenius norm of ∂L/∂W of each Linear layer (1 = next to the input, 4 = output layer), mean over "
         + "each window of training steps, log scale. Top row sigmoid, bottom row tanh. Blue: with BN, vermillion: "
-        + "without; solid: N(0, \(format(largeStandardDeviation))²) initialization, dashed: PyTorch's default.",
+        + "without; solid: N(0, \(significant(largeStandardDeviation))²) initialization, dashed: PyTorch's default.",
       svg: grid.svg())
   }
 
-  // MARK: Formatting
-
-  /// `value` with up to `digits` significant digits.
-  static func format(_ value: Double, digits: Int = 3) -> String {
-    guard value.isFinite else { return value.isNaN ? "n/a" : "\(value)" }
-    return String(format: "%.\(digits)g", value)
-  }
-
-  /// A fraction as a percentage with one decimal.
-  static func percent(_ fraction: Double) -> String {
-    guard fraction.isFinite else { return "n/a" }
-    if fraction > 0 && fraction < 0.001 { return String(format: "%.2g%%", 100 * fraction) }
-    return String(format: "%.1f%%", 100 * fraction)
-  }
 
   /// Values joined as "a / b / c".
   static func list(_ values: [String]) -> String {

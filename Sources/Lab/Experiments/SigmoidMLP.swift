@@ -96,13 +96,6 @@ enum SigmoidMLP {
     values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
   }
 
-  static func percent(_ value: Double) -> String {
-    value.isFinite ? String(format: "%.1f%%", 100 * value) : "n/a"
-  }
-
-  static func number(_ value: Double, _ digits: Int = 2) -> String {
-    value.isFinite ? String(format: "%.\(digits)f", value) : "n/a"
-  }
 
   /// "0.1" rather than "0.100000".
   static func rate(_ value: Double) -> String {

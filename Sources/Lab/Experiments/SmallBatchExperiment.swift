@@ -337,13 +337,13 @@ public struct SmallBatchExperiment: Experiment {
     let verdict: Verdict = parts.allSatisfy { $0 } ? .holds : parts.contains(true) ? .mixed : .doesNotHold
     let m = summary.column("batch_size").map { Int($0) }
     func row(_ index: Int) -> String {
-      "at m = \(m[index]): momentum 0.1 \(S.percent(mean(ema, index))), momentum 0.01 "
-        + "\(S.percent(mean(slowEMA, index))), cumulative \(S.percent(mean(cumulative, index))), recalibrated "
-        + "\(S.percent(mean(recalibrated, index))), batch statistics \(S.percent(mean(batch, index)))"
+      "at m = \(m[index]): momentum 0.1 \(percent(mean(ema, index))), momentum 0.01 "
+        + "\(percent(mean(slowEMA, index))), cumulative \(percent(mean(cumulative, index))), recalibrated "
+        + "\(percent(mean(recalibrated, index))), batch statistics \(percent(mean(batch, index)))"
     }
     func renormText(_ setting: Int) -> String {
       func value(_ code: Double, _ column: String) -> String {
-        S.percent(renormSpread(renorm, setting: setting, normalization: code, column: column).mean)
+        percent(renormSpread(renorm, setting: setting, normalization: code, column: column).mean)
       }
       return "\(renormSettings[setting].label): BN \(value(1, "test_accuracy_running")) vs BRN "
         + "\(value(2, "test_accuracy_running")) with running averages (recalibrated: "
@@ -355,16 +355,16 @@ public struct SmallBatchExperiment: Experiment {
       Recalibrated population statistics were \(preciseShortfalls.isEmpty ? "within 0.5 points of or better than" : "more than 0.5 points below") \
       the momentum-0.1 moving average at \(preciseShortfalls.isEmpty ? "every batch size" : "m = " + preciseShortfalls.map { String(m[$0]) }.joined(separator: ", ")). \
       The moving averages lag the weights where few large steps are taken: at m = \(m[last]) momentum 0.1 was \
-      \(S.format(100 * (mean(recalibrated, last) - mean(ema, last)), digits: 1)) points and momentum 0.01 \
-      \(S.format(100 * (mean(recalibrated, last) - mean(slowEMA, last)), digits: 1)) points below recalibration. \
+      \(decimals(100 * (mean(recalibrated, last) - mean(ema, last)), digits: 1)) points and momentum 0.01 \
+      \(decimals(100 * (mean(recalibrated, last) - mean(slowEMA, last)), digits: 1)) points below recalibration. \
       Batch statistics at test time minus recalibrated population statistics, in points: \
-      \(zip(m, margins).map { "\(S.format(100 * $1, digits: 1)) at m = \($0)" }.joined(separator: ", ")) \
+      \(zip(m, margins).map { "\(decimals(100 * $1, digits: 1)) at m = \($0)" }.joined(separator: ", ")) \
       (\(inconsistency ? "the train–test inconsistency of tiny batches shows: batch statistics win there" : "population statistics were never beaten by batch statistics at tiny batches: the noise of test batches of m costs more than the inconsistency; Wu & Johnson's effect does not show here")). \
-      At m = \(m[0]) training itself fails (final training loss \(S.format(finalLoss, digits: 2)), against \
-      \(S.format(finalLossLast, digits: 2)) at m = \(m[last])): with two samples every normalized feature is ±1. \
+      At m = \(m[0]) training itself fails (final training loss \(decimals(finalLoss, digits: 2)), against \
+      \(decimals(finalLossLast, digits: 2)) at m = \(m[last])): with two samples every normalized feature is ±1. \
       Batch Renormalization, \(renormText(0)); \(renormText(1)); \(renormText(2)). BRN's gain with running averages: \
-      \(S.format(100 * tinyGain, digits: 1)) points with micro-batches, \(S.format(100 * nonIIDGain, digits: 1)) with non-i.i.d. \
-      batches, \(S.format(100 * referenceGain, digits: 1)) with ordinary batches.
+      \(decimals(100 * tinyGain, digits: 1)) points with micro-batches, \(decimals(100 * nonIIDGain, digits: 1)) with non-i.i.d. \
+      batches, \(decimals(100 * referenceGain, digits: 1)) with ordinary batches.
       """
     return (verdict, findings)
   }

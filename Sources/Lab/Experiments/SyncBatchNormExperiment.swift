@@ -157,9 +157,9 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
     if isReporter {
       errors = try populationErrors(trainer.model, data: train, count: setup.populationCount)
       context.progress(
-        "m = \(m), \(modes[mode].label), seed \(seed): test accuracy \(BatchStatisticsSupport.percent(accuracy)), "
-          + "running statistics off by \(BatchStatisticsSupport.format(errors.mean)) σ (mean), "
-          + "\(BatchStatisticsSupport.percent(errors.variance)) (variance)")
+        "m = \(m), \(modes[mode].label), seed \(seed): test accuracy \(percent(accuracy)), "
+          + "running statistics off by \(decimals(errors.mean)) σ (mean), "
+          + "\(percent(errors.variance)) (variance)")
     }
     return [
       Double(m), Double(mode), Double(seed), Double(steps), diverged ? 1 : 0, accuracy, errors.mean, errors.variance,
@@ -234,7 +234,6 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
     let matches = syncGaps.allSatisfy { $0 <= 0.005 }
     let fallsBehind = localGaps[0] > 0.01 && localGaps[0] > localGaps[localGaps.count - 1]
     let verdict: Verdict = matches && fallsBehind ? .holds : matches || fallsBehind ? .mixed : .doesNotHold
-    let percent = BatchStatisticsSupport.percent
     func points(_ difference: Double) -> String { String(format: "%.1f points", 100 * difference) }
     let rows = shardSizes.indices.map { index in
       let m = shardSizes[index]
