@@ -43,8 +43,7 @@ public final class MPIProcessGroup: BatchNormProcessGroup, @unchecked Sendable {
   }
 
   public func allGather(_ values: [Double]) throws -> [[Double]] {
-    let counts = try MPI.allGather(Int64(values.count), size: size)
-    guard counts.allSatisfy({ $0 == counts[0] }) else { throw MessagePassingError.countMismatch(counts: counts.map { Int($0) }) }
+    try checkCounts(values.count)
     let gathered = try MPI.allGather(values, size: size)
     return (0..<size).map { rank in Array(gathered[rank * values.count..<(rank + 1) * values.count]) }
   }
@@ -56,8 +55,7 @@ public final class MPIProcessGroup: BatchNormProcessGroup, @unchecked Sendable {
   /// Each rank receives the sum once instead of every rank's values: what makes the
   /// gradients of a large network affordable (benchmarks/RESULTS.md).
   public func allReduceSum(_ values: [Double]) throws -> [Double] {
-    let counts = try MPI.allGather(Int64(values.count), size: size)
-    guard counts.allSatisfy({ $0 == counts[0] }) else { throw MessagePassingError.countMismatch(counts: counts.map { Int($0) }) }
+    try checkCounts(values.count)
     return try MPI.allReduceSum(values)
   }
 
@@ -66,8 +64,7 @@ public final class MPIProcessGroup: BatchNormProcessGroup, @unchecked Sendable {
   ///   counts differ.
   public func broadcast(_ values: [Double], from root: Int) throws(MessagePassingError) -> [Double] {
     precondition((0..<size).contains(root), "root \(root) is not a rank of a group of \(size)")
-    let counts = try MPI.allGather(Int64(values.count), size: size)
-    guard counts.allSatisfy({ $0 == counts[0] }) else { throw .countMismatch(counts: counts.map { Int($0) }) }
+    try checkCounts(values.count)
     var buffer = values
     try MPI.broadcast(&buffer, root: root)
     return buffer
@@ -83,9 +80,11 @@ public final class MPIProcessGroup: BatchNormProcessGroup, @unchecked Sendable {
     try MPI.finalize()
   }
 
-  /// Ends every process of the job with `code` (for an error that leaves the other
-  /// ranks waiting in an exchange this rank will never make).
-  public func abort(code: Int32) -> Never {
-    MPI.abort(code: code)
+  /// Throws ``MessagePassingError/countMismatch(counts:)`` on every rank unless every
+  /// rank is about to send `count` values: a collective call with different counts
+  /// would read or write past a buffer, or wait for ever.
+  private func checkCounts(_ count: Int) throws(MessagePassingError) {
+    let counts = try MPI.allGather(Int64(count), size: size)
+    guard counts.allSatisfy({ $0 == counts[0] }) else { throw .countMismatch(counts: counts.map { Int($0) }) }
   }
 }

@@ -99,12 +99,6 @@ enum MPI {
     try check("MPI_Barrier", MPI_Barrier(cmpi_comm_world()))
   }
 
-  /// Ends every process of the job with `code`.
-  static func abort(code: Int32) -> Never {
-    MPI_Abort(cmpi_comm_world(), code)
-    fatalError("MPI_Abort returned")
-  }
-
   /// Throws unless `status` is `MPI_SUCCESS`, with MPI's own words for the error.
   private static func check(_ call: String, _ status: Int32) throws(MessagePassingError) {
     guard status != cmpi_success() else { return }

@@ -8,8 +8,9 @@ import BatchNormalization
 /// - process r takes a contiguous shard of it (``shard(ofBatch:)``: sizes differ by at
 ///   most one; a batch smaller than the group leaves processes empty);
 /// - each process's loss is averaged over the *global* batch, so the gradients, summed
-///   over the processes in rank order in Double (one all-reduce per step over every
-///   parameter), are the whole batch's, and every process takes the same optimizer step;
+///   over the processes in Double (one all-reduce per step over every parameter, the same
+///   bits on every process), are the whole batch's, and every process takes the same
+///   optimizer step;
 /// - with ``synchronizesBatchNormalization`` every batch-normalization layer normalizes
 ///   with the whole batch's statistics (synchronized BN), which makes the run equal to one
 ///   process on the whole batch; without it each process normalizes its shard alone
