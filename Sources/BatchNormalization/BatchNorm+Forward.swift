@@ -11,7 +11,7 @@ extension BatchNorm {
   ///   - input: N·C·S values in `shape.layout`.
   ///   - shape: the batch's shape; `shape.channels` must equal ``channels``.
   ///   - mode: which statistics to normalize with and whether to update them.
-  ///   - output: N·C·S values, written in the same layout. May not alias `input`.
+  ///   - output: N·C·S values, written in the same layout.
   /// - Returns: what backward needs, and what happened to the running statistics.
   /// - Throws: ``BatchNormError`` for a shape, count or parameter mismatch, and for one
   ///   value per channel in a batch-statistics mode (unless the single-value policy
@@ -19,8 +19,18 @@ extension BatchNorm {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(
-    _ input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape, mode: BatchNormMode,
-    into output: UnsafeMutableBufferPointer<Scalar>
+    _ input: [Scalar], shape: BatchNormShape, mode: BatchNormMode, into output: inout [Scalar]
+  ) throws(BatchNormError) -> BatchNormContext<Scalar> {
+    try withElements(of: input, writingInto: &output) { input, output throws(BatchNormError) in
+      try forward(input, shape: shape, mode: mode, into: output)
+    }
+  }
+
+  /// ``forward(_:shape:mode:into:)`` on the elements of the caller's memory.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  mutating func forward(
+    _ input: BatchElements<Scalar>, shape: BatchNormShape, mode: BatchNormMode, into output: MutableBatchElements<Scalar>
   ) throws(BatchNormError) -> BatchNormContext<Scalar> {
     try validate(shape: shape, buffers: [("input", input.count), ("output", output.count)])
     try checkMode(mode)
@@ -28,9 +38,9 @@ extension BatchNorm {
     let smallestGroup = groups.map { $0.count }.min()! * shape.spatial
     let usesBatchStatistics = try usesBatchStatistics(mode, smallestGroup: smallestGroup, shape: shape)
     if !usesBatchStatistics { groups = [0..<shape.batch] }
-    let planeSize = shape.channels * shape.spatial
+    let sampleSize = shape.channels * shape.spatial
     let groupMoments = usesBatchStatistics ? groups.map { group in
-      measureMoments(input, shape: shape.samples(count: group.count), offset: group.lowerBound * planeSize)
+      channelMoments(of: input.samples(group, sampleSize: sampleSize), shape: shape.samples(count: group.count))
     } : nil
     return normalizeGroups(input, shape: shape, mode: mode, into: output, groups: groups, groupMoments: groupMoments)
   }
@@ -68,11 +78,11 @@ extension BatchNorm {
   /// - Parameter synchronization: set when `groupMoments` holds the statistics of every
   ///   rank's shard (synchronized batch normalization), so backward exchanges its sums too.
   mutating func normalizeGroups(
-    _ input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape, mode: BatchNormMode,
-    into output: UnsafeMutableBufferPointer<Scalar>, groups: [Range<Int>], groupMoments: [[ChannelMoments]]?,
+    _ input: BatchElements<Scalar>, shape: BatchNormShape, mode: BatchNormMode,
+    into output: MutableBatchElements<Scalar>, groups: [Range<Int>], groupMoments: [[ChannelMoments]]?,
     synchronization: BatchNormSynchronization? = nil
   ) -> BatchNormContext<Scalar> {
-    let planeSize = shape.channels * shape.spatial
+    let sampleSize = shape.channels * shape.spatial
     let tracks = configuration.tracksRunningStatistics
     var coefficients: [ChannelCoefficients<Scalar>] = []
     var savedMean: [Scalar] = []
@@ -103,11 +113,10 @@ extension BatchNorm {
     }
 
     for (group, groupCoefficients) in zip(groups, coefficients) {
-      let range = group.lowerBound * planeSize..<group.upperBound * planeSize
       normalize(
-        input: UnsafeBufferPointer(rebasing: input[range]), shape: shape.samples(count: group.count),
+        input: input.samples(group, sampleSize: sampleSize), shape: shape.samples(count: group.count),
         coefficients: groupCoefficients, activation: configuration.activation,
-        output: UnsafeMutableBufferPointer(rebasing: output[range]))
+        output: output.samples(group, sampleSize: sampleSize))
     }
 
     let update = updateRunningStatistics(with: batchStatistics, mode: mode)
@@ -125,32 +134,15 @@ extension BatchNorm {
     return runningStatistics.update(with: statistics, mode: mode, configuration: configuration)
   }
 
-  /// The array form of ``forward(_:shape:mode:into:)``.
+  /// ``forward(_:shape:mode:into:)`` into a new array.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(
     _ input: [Scalar], shape: BatchNormShape, mode: BatchNormMode
   ) throws(BatchNormError) -> (output: [Scalar], context: BatchNormContext<Scalar>) {
     var output = [Scalar](repeating: 0, count: input.count)
-    let context = try input.withUnsafeBufferPointer { input throws(BatchNormError) in
-      try output.withUnsafeMutableBufferPointer { output throws(BatchNormError) in
-        try forward(input, shape: shape, mode: mode, into: output)
-      }
-    }
+    let context = try forward(input, shape: shape, mode: mode, into: &output)
     return (output, context)
-  }
-
-  /// The per-channel moments of the samples starting at element `offset`.
-  func measureMoments(
-    _ input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape, offset: Int
-  ) -> [ChannelMoments] {
-    [ChannelMoments](unsafeUninitializedCapacity: shape.channels) { moments, initialized in
-      moments.initialize(repeating: .empty)
-      computeChannelMoments(
-        input: UnsafeBufferPointer(rebasing: input[offset..<offset + shape.elementCount]), shape: shape,
-        into: moments)
-      initialized = shape.channels
-    }
   }
 
   /// Training coefficients from batch moments: center µ_B, scale γ·r/σ_B, shift γ·d + β,
@@ -159,9 +151,7 @@ extension BatchNorm {
     _ moments: [ChannelMoments], renormalization limits: RenormalizationLimits?
   ) -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar], renormalization: (r: [Scalar], d: [Scalar])?) {
     let factors = limits.map { limits in renormalizationFactors(moments, limits: limits) }
-    let (coefficients, inverse) = moments.withUnsafeBufferPointer { moments in
-      channelCoefficients(.batch(moments), renormalization: factors)
-    }
+    let (coefficients, inverse) = channelCoefficients(.batch(moments), renormalization: factors)
     return (
       coefficients, inverse,
       factors.map { factors in (perChannel(channels) { Scalar(factors.r[$0]) }, perChannel(channels) { Scalar(factors.d[$0]) }) }
@@ -189,95 +179,19 @@ extension BatchNorm {
   /// Inference coefficients from the running statistics: center E[x], scale
   /// γ/√(Var[x] + ε), shift β.
   private func runningCoefficients() -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar]) {
-    runningStatistics.mean.withUnsafeBufferPointer { mean in
-      runningStatistics.variance.withUnsafeBufferPointer { variance in
-        channelCoefficients(.running(mean: mean, variance: variance), renormalization: nil)
-      }
-    }
+    channelCoefficients(
+      .running(mean: runningStatistics.mean, variance: runningStatistics.variance), renormalization: nil)
   }
 
-  /// Where ``channelCoefficients(_:renormalization:)`` takes each channel's center and
-  /// variance: a batch's moments (µ_B and the biased variance M2/m) or the running
-  /// statistics.
-  private enum CoefficientSource {
-    case batch(UnsafeBufferPointer<ChannelMoments>)
-    case running(mean: UnsafeBufferPointer<Scalar>, variance: UnsafeBufferPointer<Scalar>)
-  }
-
-  /// Per channel: center, scale γ·r/√(v + ε) and shift γ·d + β, and 1/√(v + ε) itself,
-  /// with r = 1 and d = 0 unless `factors` are given.
-  ///
-  /// Reads through buffer pointers (no bounds checks, no closure per channel), so each loop
-  /// runs in vector registers, and splits the channels over threads
-  /// (``parallelForChannels(_:costPerChannel:_:)``): with thousands of channels and a few
-  /// samples this work outweighs the element passes. Every channel's arithmetic is the same
-  /// whatever range it falls in.
+  /// The coefficients of ``channelCoefficients(_:scale:shift:epsilon:renormalization:)``
+  /// with this layer's γ, β and ε (γ = 1 and β = 0 for a layer without them, so the
+  /// kernel has no branch).
   private func channelCoefficients(
-    _ source: CoefficientSource, renormalization factors: (r: [Double], d: [Double])?
+    _ source: CoefficientSource<Scalar>, renormalization factors: (r: [Double], d: [Double])?
   ) -> (coefficients: ChannelCoefficients<Scalar>, inverseStandardDeviation: [Scalar]) {
-    // γ = 1 and β = 0 for a layer without them, so the loop has no branch. This is safe:
-    // validate() checked `channels` values of γ, β and the running statistics; forward
-    // measured `channels` moments; the table holds 3·C values, the saved row, the scratch
-    // and each factor C; and every range lies in 0..<C.
-    let gamma = configuration.isAffine ? scale : [Scalar](repeating: 1, count: channels)
-    let beta = configuration.isAffine ? shift : [Scalar](repeating: 0, count: channels)
-    let epsilon = configuration.epsilon
-    let r = factors?.r ?? [], d = factors?.d ?? []
-    var inverseStandardDeviation: [Scalar] = []
-    let coefficients = ChannelCoefficients<Scalar>(channels: channels) { table in
-      inverseStandardDeviation = [Scalar](unsafeUninitializedCapacity: channels) { saved, initialized in
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: channels) { inverse in
-          gamma.withUnsafeBufferPointer { gamma in
-            beta.withUnsafeBufferPointer { beta in
-              r.withUnsafeBufferPointer { r in
-                d.withUnsafeBufferPointer { d in
-                  // Plain pointers, read once: through the captured buffers every store
-                  // would reload them, and `channels + channel` would be checked for
-                  // overflow, either of which keeps the loops scalar.
-                  let centers = table, scales = table + channels, shifts = table + 2 * channels
-                  let inverse = inverse.baseAddress!, saved = saved.baseAddress!
-                  let gamma = gamma.baseAddress!, beta = beta.baseAddress!
-                  parallelForChannels(channels, costPerChannel: 32) { range in
-                    // Centers into the table's first row, variances into the scratch (the
-                    // biased variance M2/m, as ChannelMoments.biasedVariance, without its
-                    // check for m = 0: forward never measures an empty channel).
-                    switch source {
-                    case .batch(let moments):
-                      for channel in range {
-                        centers[channel] = Scalar(moments[channel].mean)
-                        inverse[channel] = moments[channel].sumOfSquaredDeviations / Double(moments[channel].count)
-                      }
-                    case .running(let mean, let variance):
-                      for channel in range {
-                        centers[channel] = mean[channel]
-                        inverse[channel] = Double(variance[channel])
-                      }
-                    }
-                    invertStandardDeviations(
-                      UnsafeMutableBufferPointer(start: inverse + range.lowerBound, count: range.count), epsilon: epsilon)
-                    // (An empty array's buffer may still have a base address: test the count.)
-                    if !r.isEmpty, let r = r.baseAddress, let d = d.baseAddress {
-                      for channel in range {
-                        let gamma = Double(gamma[channel])
-                        scales[channel] = Scalar(gamma * r[channel] * inverse[channel])
-                        shifts[channel] = Scalar(gamma * d[channel] + Double(beta[channel]))
-                      }
-                    } else {
-                      for channel in range {
-                        scales[channel] = Scalar(Double(gamma[channel]) * inverse[channel])
-                        shifts[channel] = beta[channel]
-                      }
-                    }
-                    for channel in range { saved[channel] = Scalar(inverse[channel]) }
-                  }
-                }
-              }
-            }
-          }
-        }
-        initialized = channels
-      }
-    }
-    return (coefficients, inverseStandardDeviation)
+    BatchNormalization.channelCoefficients(
+      source, scale: configuration.isAffine ? scale : [Scalar](repeating: 1, count: channels),
+      shift: configuration.isAffine ? shift : [Scalar](repeating: 0, count: channels), epsilon: configuration.epsilon,
+      renormalization: factors)
   }
 }

@@ -57,24 +57,8 @@ public struct RunningStatistics<Scalar: BatchNormScalar>: Hashable, Sendable {
     // M2/(n − 1) or M2/n as in ChannelMoments.variance(_:), without a branch per channel
     // (forward never measures fewer than 2 values per channel).
     let besselOffset = configuration.runningVarianceEstimator == .unbiased ? 1 : 0
-    precondition(statistics.channels.count == mean.count && mean.count == variance.count)
-    // Buffer pointers, not array subscripts: no bounds or uniqueness checks per channel;
-    // split over threads for wide layers (each channel's arithmetic is the same wherever
-    // it falls). This is safe: the three arrays have the same length (checked above), and
-    // each range writes only its own channels.
-    statistics.channels.withUnsafeBufferPointer { moments in
-      mean.withUnsafeMutableBufferPointer { mean in
-        variance.withUnsafeMutableBufferPointer { variance in
-          parallelForChannels(moments.count, costPerChannel: 16) { range in
-            for channel in range {
-              let batchVariance = moments[channel].sumOfSquaredDeviations / Double(moments[channel].count - besselOffset)
-              mean[channel] = Scalar((1 - weight) * Double(mean[channel]) + weight * moments[channel].mean)
-              variance[channel] = Scalar((1 - weight) * Double(variance[channel]) + weight * batchVariance)
-            }
-          }
-        }
-      }
-    }
+    blendRunningStatistics(
+      mean: &mean, variance: &variance, with: statistics.channels, weight: weight, besselOffset: besselOffset)
     return .updated
   }
 }

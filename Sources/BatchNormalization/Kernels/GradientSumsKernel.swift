@@ -64,6 +64,23 @@ func computeGradientSums<Scalar: BatchNormScalar>(
   }
 }
 
+/// Each channel's Σ dy′ and Σ dy′·(x − center), as
+/// ``computeGradientSums(input:gradOutput:shape:coefficients:activation:into:frozenGradInput:channelFinished:)``,
+/// in a new array (which the kernel fills without initializing it first).
+func gradientSums<Scalar: BatchNormScalar>(
+  input: BatchElements<Scalar>, gradOutput: BatchElements<Scalar>, shape: BatchNormShape,
+  coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation,
+  frozenGradInput: MutableBatchElements<Scalar>? = nil
+) -> [GradientSums] {
+  [GradientSums](unsafeUninitializedCapacity: shape.channels) { sums, initialized in
+    // The kernel assigns every channel's sums (a trivial type, so no prior initialization).
+    computeGradientSums(
+      input: input.buffer, gradOutput: gradOutput.buffer, shape: shape, coefficients: coefficients,
+      activation: activation, into: sums, frozenGradInput: frozenGradInput?.buffer)
+    initialized = shape.channels
+  }
+}
+
 /// The pointers one gradient-sum pass reads. Lives only inside `computeGradientSums`.
 private struct GradientSumsContext<Scalar: BatchNormScalar> {
   let x: UnsafePointer<Scalar>

@@ -13,11 +13,12 @@ typealias InputGradientCoefficients<Scalar: BatchNormScalar> = ChannelRows<Scala
 
 /// Writes dx for every element.
 func computeInputGradient<Scalar: BatchNormScalar>(
-  input: UnsafeBufferPointer<Scalar>, gradOutput: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
+  input: BatchElements<Scalar>, gradOutput: BatchElements<Scalar>, shape: BatchNormShape,
   forward: ChannelCoefficients<Scalar>, activation: FusedActivation,
   coefficients: InputGradientCoefficients<Scalar>, usesBatchStatistics: Bool,
-  gradInput: UnsafeMutableBufferPointer<Scalar>
+  gradInput: MutableBatchElements<Scalar>
 ) {
+  let input = input.buffer, gradOutput = gradOutput.buffer, gradInput = gradInput.buffer
   assert(input.count == shape.elementCount && gradOutput.count == shape.elementCount)
   assert(gradInput.count == shape.elementCount)
   guard let x = input.baseAddress, let dy = gradOutput.baseAddress, let dx = gradInput.baseAddress else { return }

@@ -60,3 +60,8 @@ private func newtonInverseSquareRoot(_ d: SIMD8<Double>) -> SIMD8<Double> {
   // The last step as a small correction added to y rounds better (≤ 2 ulp, not 3).
   return y + y * (0.5 - half * y * y)
 }
+
+/// ``invertStandardDeviations(_:epsilon:)`` for the values of an array.
+func invertStandardDeviations(_ variances: inout [Double], epsilon: Double) {
+  variances.withUnsafeMutableBufferPointer { invertStandardDeviations($0, epsilon: epsilon) }
+}

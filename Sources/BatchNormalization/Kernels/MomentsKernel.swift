@@ -14,9 +14,10 @@ import ComputeRuntime
 /// re-expressing their sums around the first block's shift (``ShiftedSums/add(_:)``),
 /// which needs no division per block and channel.
 func computeChannelMoments<Scalar: BatchNormScalar>(
-  input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
+  input: BatchElements<Scalar>, shape: BatchNormShape,
   into moments: UnsafeMutableBufferPointer<ChannelMoments>
 ) {
+  let input = input.buffer
   assert(input.count == shape.elementCount && moments.count == shape.channels)
   guard let base = input.baseAddress else { return }
   switch shape.kernelLayout {
@@ -348,5 +349,14 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
       sums[column] += deviation
       squares[column] += deviation * deviation
     }
+  }
+}
+
+/// Each channel's moments of `input` (`shape.elementCount` values), in a new array.
+func channelMoments<Scalar: BatchNormScalar>(of input: BatchElements<Scalar>, shape: BatchNormShape) -> [ChannelMoments] {
+  [ChannelMoments](unsafeUninitializedCapacity: shape.channels) { moments, initialized in
+    moments.initialize(repeating: .empty)
+    computeChannelMoments(input: input, shape: shape, into: moments)
+    initialized = shape.channels
   }
 }

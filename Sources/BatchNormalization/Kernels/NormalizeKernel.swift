@@ -17,9 +17,10 @@ typealias ChannelCoefficients<Scalar: BatchNormScalar> = ChannelRows<Scalar>
 /// ``writeRun(into:length:streams:vector:value:)``, channels-last rows through
 /// ``writeRows(into:rows:channels:vector:value:)``).
 func normalize<Scalar: BatchNormScalar>(
-  input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
-  coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation, output: UnsafeMutableBufferPointer<Scalar>
+  input: BatchElements<Scalar>, shape: BatchNormShape,
+  coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation, output: MutableBatchElements<Scalar>
 ) {
+  let input = input.buffer, output = output.buffer
   assert(input.count == shape.elementCount && output.count == shape.elementCount)
   assert(coefficients.channels == shape.channels)
   guard let source = input.baseAddress, let destination = output.baseAddress else { return }

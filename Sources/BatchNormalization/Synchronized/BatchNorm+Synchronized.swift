@@ -24,8 +24,20 @@ extension BatchNorm {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(
-    _ input: UnsafeBufferPointer<Scalar>, shape: BatchNormShape, mode: BatchNormMode,
-    into output: UnsafeMutableBufferPointer<Scalar>, synchronizedOver group: any BatchNormProcessGroup
+    _ input: [Scalar], shape: BatchNormShape, mode: BatchNormMode, into output: inout [Scalar],
+    synchronizedOver group: any BatchNormProcessGroup
+  ) throws(BatchNormError) -> BatchNormContext<Scalar> {
+    try withElements(of: input, writingInto: &output) { input, output throws(BatchNormError) in
+      try forward(input, shape: shape, mode: mode, into: output, synchronizedOver: group)
+    }
+  }
+
+  /// ``forward(_:shape:mode:into:synchronizedOver:)`` on the elements of the caller's memory.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  mutating func forward(
+    _ input: BatchElements<Scalar>, shape: BatchNormShape, mode: BatchNormMode,
+    into output: MutableBatchElements<Scalar>, synchronizedOver group: any BatchNormProcessGroup
   ) throws(BatchNormError) -> BatchNormContext<Scalar> {
     guard wantsBatchStatistics(mode) else { return try forward(input, shape: shape, mode: mode, into: output) }
     var problem: BatchNormError? = nil
@@ -33,7 +45,7 @@ extension BatchNorm {
       try validate(shape: shape, buffers: [("input", input.count), ("output", output.count)])
       try checkSynchronizable(mode)
     } catch { problem = error }
-    let local = problem == nil ? measureMoments(input, shape: shape, offset: 0) : []
+    let local = problem == nil ? channelMoments(of: input, shape: shape) : []
     let shard = ShardDescription(
       channels: shape.channels, spatial: shape.spatial, layout: shape.layout, scalarBytes: MemoryLayout<Scalar>.size,
       mode: mode, batch: shape.batch)
@@ -46,16 +58,12 @@ extension BatchNorm {
       groupMoments: usesBatchStatistics ? [global.moments] : nil, synchronization: usesBatchStatistics ? synchronization : nil)
   }
 
-  /// The array form of ``forward(_:shape:mode:into:synchronizedOver:)``.
+  /// ``forward(_:shape:mode:into:synchronizedOver:)`` into a new array.
   public mutating func forward(
     _ input: [Scalar], shape: BatchNormShape, mode: BatchNormMode, synchronizedOver group: any BatchNormProcessGroup
   ) throws(BatchNormError) -> (output: [Scalar], context: BatchNormContext<Scalar>) {
     var output = [Scalar](repeating: 0, count: input.count)
-    let context = try input.withUnsafeBufferPointer { input throws(BatchNormError) in
-      try output.withUnsafeMutableBufferPointer { output throws(BatchNormError) in
-        try forward(input, shape: shape, mode: mode, into: output, synchronizedOver: group)
-      }
-    }
+    let context = try forward(input, shape: shape, mode: mode, into: &output, synchronizedOver: group)
     return (output, context)
   }
 
@@ -117,8 +125,8 @@ extension BatchNorm {
   /// ∂γ and ∂β are this shard's own contributions, so that summing every parameter's
   /// gradient over the ranks (data-parallel training) gives the whole batch's.
   func synchronizedBackward(
-    _ gradOutput: UnsafeBufferPointer<Scalar>, input: UnsafeBufferPointer<Scalar>, context: BatchNormContext<Scalar>,
-    into gradInput: UnsafeMutableBufferPointer<Scalar>, synchronization: BatchNormSynchronization
+    _ gradOutput: BatchElements<Scalar>, input: BatchElements<Scalar>, context: BatchNormContext<Scalar>,
+    into gradInput: MutableBatchElements<Scalar>, synchronization: BatchNormSynchronization
   ) throws(BatchNormError) -> ParameterGradients<Scalar> {
     var problem: BatchNormError? = nil
     do throws(BatchNormError) {
@@ -128,12 +136,9 @@ extension BatchNorm {
     let forward = context.coefficients.first
     let local =
       problem == nil
-      ? [GradientSums](unsafeUninitializedCapacity: channels) { sums, initialized in
-        computeGradientSums(
-          input: input, gradOutput: gradOutput, shape: context.shape, coefficients: forward!,
-          activation: context.activation, into: sums)
-        initialized = channels
-      } : []
+      ? gradientSums(
+        input: input, gradOutput: gradOutput, shape: context.shape, coefficients: forward!, activation: context.activation)
+      : []
     let global = try exchangeGradientSums(local, channels: channels, problem: problem, over: synchronization.group)
     let inverse = context.inverseStandardDeviation[0..<channels]
     let renormalization = context.renormalization.map { ($0.r[0..<channels], $0.d[0..<channels]) }

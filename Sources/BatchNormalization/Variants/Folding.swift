@@ -27,7 +27,7 @@ extension BatchNorm {
     var foldedBias = [Scalar]()
     // The same 1/√(Var + ε) as inference forward, so folded layers match it bit for bit.
     var inverse = runningStatistics.variance.map(Double.init)
-    inverse.withUnsafeMutableBufferPointer { invertStandardDeviations($0, epsilon: configuration.epsilon) }
+    invertStandardDeviations(&inverse, epsilon: configuration.epsilon)
     for channel in 0..<channels {
       let factor = gamma(channel) * inverse[channel]
       for index in channel * rowLength..<(channel + 1) * rowLength {

@@ -105,17 +105,14 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
     let shape = try checkedOutputShape(for: input)
     let batchNormShape = try BatchNormShape(dimensions: shape)
     let batchNormMode = batchNormMode(for: mode)
-    // The core's buffer form, called from this specialized code, allocates nothing but `output`.
     var output = [Scalar](repeating: 0, count: input.scalars.count)
-    let context = try input.scalars.withUnsafeBufferPointer { input in
-      try output.withUnsafeMutableBufferPointer { output in
-        if let processGroup {
-          try normalization.forward(input, shape: batchNormShape, mode: batchNormMode, into: output, synchronizedOver: processGroup)
-        } else {
-          try normalization.forward(input, shape: batchNormShape, mode: batchNormMode, into: output)
-        }
+    let context =
+      if let processGroup {
+        try normalization.forward(
+          input.scalars, shape: batchNormShape, mode: batchNormMode, into: &output, synchronizedOver: processGroup)
+      } else {
+        try normalization.forward(input.scalars, shape: batchNormShape, mode: batchNormMode, into: &output)
       }
-    }
     savedWithoutSamples = nil
     if mode == .training {
       saved = (input, context)
@@ -156,13 +153,7 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
     guard let (input, context) = saved else { throw NetworkError.missingTrainingForward(layer: description) }
     try checkGradient(gradOutput, outputShape: input.shape)
     var gradInput = [Scalar](repeating: 0, count: input.scalars.count)
-    let gradients = try gradOutput.scalars.withUnsafeBufferPointer { gradOutput in
-      try input.scalars.withUnsafeBufferPointer { input in
-        try gradInput.withUnsafeMutableBufferPointer { gradInput in
-          try normalization.backward(gradOutput, input: input, context: context, into: gradInput)
-        }
-      }
-    }
+    let gradients = try normalization.backward(gradOutput.scalars, input: input.scalars, context: context, into: &gradInput)
     if configuration.isAffine {
       for channel in 0..<channels {
         scaleGradient.scalars[channel] += gradients.scale[channel]
