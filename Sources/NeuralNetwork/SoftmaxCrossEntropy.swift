@@ -29,26 +29,24 @@ public struct SoftmaxCrossEntropy: Hashable, Sendable {
     var gradient = [Scalar](repeating: 0, count: logits.scalars.count)
     var total = 0.0
     let inverseBatch = 1 / Scalar(batch)
-    logits.scalars.withUnsafeBufferPointer { logits in
-      gradient.withUnsafeMutableBufferPointer { gradient in
-        for (sample, label) in labels.enumerated() {
-          let row = UnsafeBufferPointer(rebasing: logits[sample * classCount..<(sample + 1) * classCount])
-          let maximum = row.max()!
-          var sum: Scalar = 0
-          for (column, z) in row.enumerated() {
-            let shifted = Scalar.exponential(z - maximum)
-            gradient[sample * classCount + column] = shifted
-            sum += shifted
-          }
-          // −log softmax_label = (m − z_label) + log Σ exp(z − m), in that order for precision.
-          total += Double((maximum - row[label]) + Scalar.logarithm(sum))
-          let scale = inverseBatch / sum
-          for column in 0..<classCount { gradient[sample * classCount + column] *= scale }
-          gradient[sample * classCount + label] -= inverseBatch
-        }
+    let logits = logits.scalars
+    for (sample, label) in labels.enumerated() {
+      let start = sample * classCount
+      let row = logits[start..<start + classCount]
+      let maximum = row.max()!
+      var sum: Scalar = 0
+      for column in 0..<classCount {
+        let shifted = Scalar.exponential(row[start + column] - maximum)
+        gradient[start + column] = shifted
+        sum += shifted
       }
+      // −log softmax_label = (m − z_label) + log Σ exp(z − m), in that order for precision.
+      total += Double((maximum - row[start + label]) + Scalar.logarithm(sum))
+      let scale = inverseBatch / sum
+      for column in 0..<classCount { gradient[start + column] *= scale }
+      gradient[start + label] -= inverseBatch
     }
-    return (Scalar(total / Double(batch)), Tensor(shape: logits.shape, scalars: gradient))
+    return (Scalar(total / Double(batch)), Tensor(shape: [labels.count, classCount], scalars: gradient))
   }
 }
 

@@ -57,13 +57,7 @@ enum BatchStatisticsSupport {
 
   /// The samples at `indices` as one batch [count, …sampleShape], and their labels.
   static func batch(_ data: LabeledSamples<Float>, _ indices: [Int]) -> (Tensor<Float>, [Int]) {
-    let size = data.sampleSize
-    var scalars = [Float]()
-    scalars.reserveCapacity(indices.count * size)
-    data.samples.scalars.withUnsafeBufferPointer { samples in
-      for index in indices { scalars.append(contentsOf: samples[(index * size)..<((index + 1) * size)]) }
-    }
-    return (Tensor(shape: [indices.count] + data.sampleShape, scalars: scalars), indices.map { data.labels[$0] })
+    data.gather(indices)
   }
 
   /// The first `count` samples in a fixed shuffled order: a class-balanced subset of a

@@ -10,7 +10,7 @@ import ComputeRuntime
 extension Float {
   /// C ← α·op(A)·op(B) + β·C with `cblas_sgemm`, split between the compute threads by
   /// ``partitionedGEMM(_:m:n:k:a:b:c:call:)``; see
-  /// ``NetworkScalar/gemm(transposeA:transposeB:m:n:k:alpha:a:b:beta:c:)``.
+  /// ``NetworkScalarKernels/gemm(transposeA:transposeB:m:n:k:alpha:a:b:beta:c:)``.
   public static func gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     alpha: Float, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
@@ -28,7 +28,7 @@ extension Float {
 extension Double {
   /// C ← α·op(A)·op(B) + β·C with `cblas_dgemm`, split between the compute threads by
   /// ``partitionedGEMM(_:m:n:k:a:b:c:call:)``; see
-  /// ``NetworkScalar/gemm(transposeA:transposeB:m:n:k:alpha:a:b:beta:c:)``.
+  /// ``NetworkScalarKernels/gemm(transposeA:transposeB:m:n:k:alpha:a:b:beta:c:)``.
   public static func gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     alpha: Double, a: UnsafePointer<Double>, b: UnsafePointer<Double>,

@@ -77,7 +77,30 @@ func convolutionForward<Scalar: NetworkScalar>(
 func convolutionBackward<Scalar: NetworkScalar>(
   input: [Scalar], gradOutput: [Scalar], weight: [Scalar], geometry: ConvolutionGeometry, batch: Int,
   outputChannels: Int, workspace: inout ConvolutionWorkspace<Scalar>, weightGradient: inout [Scalar],
-  biasGradient: inout Tensor<Scalar>?, gradInput: UnsafeMutablePointer<Scalar>?
+  biasGradient: inout Tensor<Scalar>?, gradInput: inout [Scalar]?
+) {
+  guard gradInput != nil else {
+    return convolutionBackward(
+      input: input, gradOutput: gradOutput, weight: weight, geometry: geometry, batch: batch,
+      outputChannels: outputChannels, workspace: &workspace, weightGradient: &weightGradient,
+      biasGradient: &biasGradient, gradInputStart: nil)
+  }
+  precondition(gradInput!.count == input.count && !input.isEmpty)
+  // This is safe: gradInput holds as many values as the input, at least one.
+  gradInput!.withUnsafeMutableBufferPointer { gradInput in
+    convolutionBackward(
+      input: input, gradOutput: gradOutput, weight: weight, geometry: geometry, batch: batch,
+      outputChannels: outputChannels, workspace: &workspace, weightGradient: &weightGradient,
+      biasGradient: &biasGradient, gradInputStart: gradInput.baseAddress!)
+  }
+}
+
+/// ``convolutionBackward(input:gradOutput:weight:geometry:batch:outputChannels:workspace:weightGradient:biasGradient:gradInput:)``
+/// writing ∂L/∂x from `gradInputStart` on.
+private func convolutionBackward<Scalar: NetworkScalar>(
+  input: [Scalar], gradOutput: [Scalar], weight: [Scalar], geometry: ConvolutionGeometry, batch: Int,
+  outputChannels: Int, workspace: inout ConvolutionWorkspace<Scalar>, weightGradient: inout [Scalar],
+  biasGradient: inout Tensor<Scalar>?, gradInputStart gradInput: UnsafeMutablePointer<Scalar>?
 ) {
   let positions = geometry.outputPositions
   let columnCount = geometry.columnRows * positions

@@ -26,3 +26,13 @@ func addRowSums<Scalar: NetworkScalar>(
     sums[row] += Scalar(sum)
   }
 }
+
+/// ``addColumnSums(of:rows:columns:into:)`` on arrays.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func addColumnSums<Scalar: NetworkScalar>(of matrix: [Scalar], rows: Int, columns: Int, into sums: inout [Scalar]) {
+  precondition(matrix.count == rows * columns && sums.count == columns)
+  matrix.withUnsafeBufferPointer { matrix in
+    sums.withUnsafeMutableBufferPointer { sums in addColumnSums(of: matrix, rows: rows, columns: columns, into: sums) }
+  }
+}

@@ -1,3 +1,5 @@
+import ComputeRuntime
+
 /// The sizes of a pooling layer whose window equals its stride (non-overlapping k×k
 /// windows): each of the `planes` = N·C planes of height×width becomes one of
 /// (height/k)×(width/k), rounded down; rows and columns past the last whole window
@@ -20,7 +22,7 @@ struct PoolingGeometry: Hashable, Sendable {
 /// whole buffers are passed), so that threads can share the planes out.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-func maxPoolForward<Scalar: NetworkScalar>(
+private func maxPoolForward<Scalar: NetworkScalar>(
   input: UnsafeBufferPointer<Scalar>, geometry g: PoolingGeometry, planes: Range<Int>,
   output: UnsafeMutableBufferPointer<Scalar>, argmax: UnsafeMutableBufferPointer<Int32>
 ) {
@@ -69,7 +71,7 @@ private func larger<Scalar: NetworkScalar>(_ current: Int, _ candidate: Int, in 
 /// planes in `planes` only, like ``maxPoolForward(input:geometry:planes:output:argmax:)``.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-func maxPoolBackward<Scalar: NetworkScalar>(
+private func maxPoolBackward<Scalar: NetworkScalar>(
   gradOutput: UnsafeBufferPointer<Scalar>, argmax: UnsafeBufferPointer<Int32>, geometry g: PoolingGeometry,
   planes: Range<Int>, gradInput: UnsafeMutableBufferPointer<Scalar>
 ) {
@@ -85,7 +87,7 @@ func maxPoolBackward<Scalar: NetworkScalar>(
 /// Average pooling: output[p, oy, ox] = 1/k² · Σ of the window at (oy·k, ox·k).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-func averagePoolForward<Scalar: NetworkScalar>(
+private func averagePoolForward<Scalar: NetworkScalar>(
   input: UnsafeBufferPointer<Scalar>, geometry g: PoolingGeometry, output: UnsafeMutableBufferPointer<Scalar>
 ) {
   let k = g.kernelSize
@@ -112,7 +114,7 @@ func averagePoolForward<Scalar: NetworkScalar>(
 /// gradient; dropped rows and columns get 0. Writes every element of `gradInput`.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-func averagePoolBackward<Scalar: NetworkScalar>(
+private func averagePoolBackward<Scalar: NetworkScalar>(
   gradOutput: UnsafeBufferPointer<Scalar>, geometry g: PoolingGeometry, gradInput: UnsafeMutableBufferPointer<Scalar>
 ) {
   let k = g.kernelSize
@@ -133,4 +135,69 @@ func averagePoolBackward<Scalar: NetworkScalar>(
       }
     }
   }
+}
+
+/// Max pooling of every plane, the planes shared out between the compute threads: the
+/// output and each maximum's index within its plane.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func maxPool<Scalar: NetworkScalar>(_ input: [Scalar], geometry: PoolingGeometry) -> (output: [Scalar], argmax: [Int32]) {
+  precondition(input.count == geometry.planes * geometry.height * geometry.width)
+  let count = geometry.planes * geometry.outputHeight * geometry.outputWidth
+  var output = [Scalar](repeating: 0, count: count)
+  var argmax = [Int32](repeating: 0, count: count)
+  input.withUnsafeBufferPointer { input in
+    output.withUnsafeMutableBufferPointer { output in
+      argmax.withUnsafeMutableBufferPointer { argmax in
+        parallelFor(geometry.planes, costPerItem: geometry.height * geometry.width) { planes in
+          maxPoolForward(input: input, geometry: geometry, planes: planes, output: output, argmax: argmax)
+        }
+      }
+    }
+  }
+  return (output, argmax)
+}
+
+/// The adjoint of ``maxPool(_:geometry:)`` for the `argmax` it returned.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func maxPoolGradient<Scalar: NetworkScalar>(_ gradOutput: [Scalar], argmax: [Int32], geometry: PoolingGeometry) -> [Scalar] {
+  precondition(gradOutput.count == argmax.count && argmax.count == geometry.planes * geometry.outputHeight * geometry.outputWidth)
+  var gradInput = [Scalar](repeating: 0, count: geometry.planes * geometry.height * geometry.width)
+  gradOutput.withUnsafeBufferPointer { gradOutput in
+    argmax.withUnsafeBufferPointer { argmax in
+      gradInput.withUnsafeMutableBufferPointer { gradInput in
+        parallelFor(geometry.planes, costPerItem: geometry.height * geometry.width) { planes in
+          maxPoolBackward(gradOutput: gradOutput, argmax: argmax, geometry: geometry, planes: planes, gradInput: gradInput)
+        }
+      }
+    }
+  }
+  return gradInput
+}
+
+/// Average pooling of every plane.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func averagePool<Scalar: NetworkScalar>(_ input: [Scalar], geometry: PoolingGeometry) -> [Scalar] {
+  precondition(input.count == geometry.planes * geometry.height * geometry.width)
+  var output = [Scalar](repeating: 0, count: geometry.planes * geometry.outputHeight * geometry.outputWidth)
+  input.withUnsafeBufferPointer { input in
+    output.withUnsafeMutableBufferPointer { output in averagePoolForward(input: input, geometry: geometry, output: output) }
+  }
+  return output
+}
+
+/// The adjoint of ``averagePool(_:geometry:)``.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func averagePoolGradient<Scalar: NetworkScalar>(_ gradOutput: [Scalar], geometry: PoolingGeometry) -> [Scalar] {
+  precondition(gradOutput.count == geometry.planes * geometry.outputHeight * geometry.outputWidth)
+  var gradInput = [Scalar](repeating: 0, count: geometry.planes * geometry.height * geometry.width)
+  gradOutput.withUnsafeBufferPointer { gradOutput in
+    gradInput.withUnsafeMutableBufferPointer { gradInput in
+      averagePoolBackward(gradOutput: gradOutput, geometry: geometry, gradInput: gradInput)
+    }
+  }
+  return gradInput
 }

@@ -31,14 +31,8 @@ public struct AvgPool2d<Scalar: NetworkScalar>: ParameterlessLayer {
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
     try checkConsistent(input)
     let (geometry, shape) = try poolingGeometry(forInputShape: input.shape, kernelSize: kernelSize, layer: self)
-    var output = [Scalar](repeating: 0, count: Tensor<Scalar>.elementCount(of: shape))
-    input.scalars.withUnsafeBufferPointer { input in
-      output.withUnsafeMutableBufferPointer { output in
-        averagePoolForward(input: input, geometry: geometry, output: output)
-      }
-    }
     savedInputShape = mode == .training ? input.shape : nil
-    return Tensor(shape: shape, scalars: output)
+    return Tensor(shape: shape, scalars: averagePool(input.scalars, geometry: geometry))
   }
 
   @_specialize(where Scalar == Float)
@@ -47,12 +41,6 @@ public struct AvgPool2d<Scalar: NetworkScalar>: ParameterlessLayer {
     guard let inputShape = savedInputShape else { throw NetworkError.missingTrainingForward(layer: description) }
     let (geometry, shape) = try poolingGeometry(forInputShape: inputShape, kernelSize: kernelSize, layer: self)
     try checkGradient(gradOutput, outputShape: shape)
-    var gradInput = [Scalar](repeating: 0, count: Tensor<Scalar>.elementCount(of: inputShape))
-    gradOutput.scalars.withUnsafeBufferPointer { gradOutput in
-      gradInput.withUnsafeMutableBufferPointer { gradInput in
-        averagePoolBackward(gradOutput: gradOutput, geometry: geometry, gradInput: gradInput)
-      }
-    }
-    return Tensor(shape: inputShape, scalars: gradInput)
+    return Tensor(shape: inputShape, scalars: averagePoolGradient(gradOutput.scalars, geometry: geometry))
   }
 }

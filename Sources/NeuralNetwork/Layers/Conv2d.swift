@@ -136,20 +136,12 @@ public struct Conv2d<Scalar: NetworkScalar>: Layer {
     let geometry = try self.geometry(forInputShape: input.shape)
     let batch = input.shape[0]
     try checkGradient(gradOutput, outputShape: [batch, outputChannels, geometry.outputHeight, geometry.outputWidth])
-    func accumulate(into gradInput: UnsafeMutablePointer<Scalar>?) {
-      convolutionBackward(
-        input: input.scalars, gradOutput: gradOutput.scalars, weight: weight.scalars, geometry: geometry,
-        batch: batch, outputChannels: outputChannels, workspace: &workspace,
-        weightGradient: &weightGradient.scalars, biasGradient: &biasGradient, gradInput: gradInput)
-    }
-    guard computingInputGradient else {
-      accumulate(into: nil)
-      return nil
-    }
-    var gradInput = [Scalar](repeating: 0, count: input.scalars.count)
-    // This is safe: the input, and so gradInput, has at least one element.
-    gradInput.withUnsafeMutableBufferPointer { accumulate(into: $0.baseAddress!) }
-    return Tensor(shape: input.shape, scalars: gradInput)
+    var gradInput = computingInputGradient ? [Scalar](repeating: 0, count: input.scalars.count) : nil
+    convolutionBackward(
+      input: input.scalars, gradOutput: gradOutput.scalars, weight: weight.scalars, geometry: geometry,
+      batch: batch, outputChannels: outputChannels, workspace: &workspace,
+      weightGradient: &weightGradient.scalars, biasGradient: &biasGradient, gradInput: &gradInput)
+    return gradInput.map { Tensor(shape: input.shape, scalars: $0) }
   }
 
   public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }

@@ -103,11 +103,7 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
       transposeA: true, m: outputFeatures, n: inputFeatures, k: batch, a: gradOutput.scalars, b: input.scalars,
       beta: 1, c: &weightGradient.scalars)
     if biasGradient != nil {
-      gradOutput.scalars.withUnsafeBufferPointer { gradOutput in
-        biasGradient!.scalars.withUnsafeMutableBufferPointer { sums in
-          addColumnSums(of: gradOutput, rows: batch, columns: outputFeatures, into: sums)
-        }
-      }
+      addColumnSums(of: gradOutput.scalars, rows: batch, columns: outputFeatures, into: &biasGradient!.scalars)
     }
     guard computingInputGradient else { return nil }
     // ∂L/∂x [N, in] = ∂L/∂y [N, out] · W [out, in]

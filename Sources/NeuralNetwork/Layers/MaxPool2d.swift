@@ -1,5 +1,3 @@
-import ComputeRuntime
-
 /// Max pooling over non-overlapping k×k windows (kernel = stride), as
 /// `torch.nn.MaxPool2d(k)`:
 /// ```
@@ -33,18 +31,7 @@ public struct MaxPool2d<Scalar: NetworkScalar>: ParameterlessLayer {
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
     try checkConsistent(input)
     let (geometry, shape) = try poolingGeometry(forInputShape: input.shape, kernelSize: kernelSize, layer: self)
-    let count = Tensor<Scalar>.elementCount(of: shape)
-    var output = [Scalar](repeating: 0, count: count)
-    var argmax = [Int32](repeating: 0, count: count)
-    input.scalars.withUnsafeBufferPointer { input in
-      output.withUnsafeMutableBufferPointer { output in
-        argmax.withUnsafeMutableBufferPointer { argmax in
-          parallelFor(geometry.planes, costPerItem: geometry.height * geometry.width) { planes in
-            maxPoolForward(input: input, geometry: geometry, planes: planes, output: output, argmax: argmax)
-          }
-        }
-      }
-    }
+    let (output, argmax) = maxPool(input.scalars, geometry: geometry)
     saved = mode == .training ? (input.shape, argmax) : nil
     return Tensor(shape: shape, scalars: output)
   }
@@ -55,18 +42,7 @@ public struct MaxPool2d<Scalar: NetworkScalar>: ParameterlessLayer {
     guard let (inputShape, argmax) = saved else { throw NetworkError.missingTrainingForward(layer: description) }
     let (geometry, shape) = try poolingGeometry(forInputShape: inputShape, kernelSize: kernelSize, layer: self)
     try checkGradient(gradOutput, outputShape: shape)
-    var gradInput = [Scalar](repeating: 0, count: Tensor<Scalar>.elementCount(of: inputShape))
-    gradOutput.scalars.withUnsafeBufferPointer { gradOutput in
-      argmax.withUnsafeBufferPointer { argmax in
-        gradInput.withUnsafeMutableBufferPointer { gradInput in
-          parallelFor(geometry.planes, costPerItem: geometry.height * geometry.width) { planes in
-            maxPoolBackward(
-              gradOutput: gradOutput, argmax: argmax, geometry: geometry, planes: planes, gradInput: gradInput)
-          }
-        }
-      }
-    }
-    return Tensor(shape: inputShape, scalars: gradInput)
+    return Tensor(shape: inputShape, scalars: maxPoolGradient(gradOutput.scalars, argmax: argmax, geometry: geometry))
   }
 }
 

@@ -1,5 +1,3 @@
-import ComputeRuntime
-
 /// The bookkeeping every elementwise activation shares: y = f(x) on any shape, the output
 /// kept in training mode, and a backward whose derivative is a function of that output
 /// (σ: y(1 − y), tanh: 1 − y², ReLU: y > 0). The layers pass their own f and f′.
@@ -13,9 +11,8 @@ struct SavedActivationOutput<Scalar: NetworkScalar>: Sendable {
   mutating func forward(
     _ input: Tensor<Scalar>, mode: ExecutionMode, costPerElement: Int, _ function: (Scalar) -> Scalar
   ) throws -> Tensor<Scalar> {
-    try forward(input, mode: mode, costPerElement: costPerElement) { input, output in
-      for index in input.indices { output[index] = function(input[index]) }
-    }
+    try checkConsistent(input)
+    return remember(Tensor(shape: input.shape, scalars: mapElements(input.scalars, costPerElement: costPerElement, function)), mode: mode)
   }
 
   /// f(input), remembered in training mode, forgotten otherwise: `kernel` maps part of
@@ -23,21 +20,14 @@ struct SavedActivationOutput<Scalar: NetworkScalar>: Sendable {
   /// tensors are split between the compute threads.
   @inline(__always)
   mutating func forward(
-    _ input: Tensor<Scalar>, mode: ExecutionMode, costPerElement: Int,
-    kernel: (_ input: UnsafeBufferPointer<Scalar>, _ output: UnsafeMutableBufferPointer<Scalar>) -> Void
+    _ input: Tensor<Scalar>, mode: ExecutionMode, costPerElement: Int, kernel: ElementwiseKernel<Scalar>
   ) throws -> Tensor<Scalar> {
     try checkConsistent(input)
-    let count = input.scalars.count
-    // The kernel writes every element of each range; Scalar is a trivial type.
-    let scalars = [Scalar](unsafeUninitializedCapacity: count) { output, initializedCount in
-      input.scalars.withUnsafeBufferPointer { input in
-        parallelFor(count, costPerItem: costPerElement) { range in
-          kernel(UnsafeBufferPointer(rebasing: input[range]), UnsafeMutableBufferPointer(rebasing: output[range]))
-        }
-      }
-      initializedCount = count
-    }
-    let result = Tensor(shape: input.shape, scalars: scalars)
+    return remember(Tensor(shape: input.shape, scalars: mapElements(input.scalars, costPerElement: costPerElement, kernel: kernel)), mode: mode)
+  }
+
+  /// Keeps `result` in training mode, forgets the last output otherwise; returns `result`.
+  private mutating func remember(_ result: Tensor<Scalar>, mode: ExecutionMode) -> Tensor<Scalar> {
     output = mode == .training ? result : nil
     return result
   }

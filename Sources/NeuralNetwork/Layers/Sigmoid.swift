@@ -3,7 +3,7 @@
 /// y = σ(x) = 1/(1 + e⁻ˣ)          backward: ∂L/∂x = ∂L/∂y · y·(1 − y)
 /// ```
 /// computed as eˣ/(1 + eˣ) for x < 0, so no exponential overflows
-/// (``NetworkScalar/logistic(_:into:)``: a vector kernel for Float).
+/// (``NetworkScalarKernels/logistic(_:into:)``: a vector kernel for Float).
 public struct Sigmoid<Scalar: NetworkScalar>: ParameterlessLayer {
   private var saved = SavedActivationOutput<Scalar>()
 

@@ -72,20 +72,13 @@ public struct Adam<Scalar: NetworkScalar>: Optimizer {
     model.updateParameters { index, parameter, gradient in
       let decay = decays[index] ? weightDecay : 0
       let (l2, shrink) = decoupled ? (Scalar(0), Scalar(1 - rate * decay)) : (Scalar(decay), Scalar(1))
+      let constants = AdamStepConstants(
+        shrink: shrink, l2: l2, beta1: beta1, beta2: beta2, epsilon: epsilon, stepSize: stepSize,
+        correction2Root: correction2Root)
       let count = parameter.scalars.count
-      gradient.scalars.withUnsafeBufferPointer { gradient in
-        parameter.scalars.withUnsafeMutableBufferPointer { parameter in
-          firstMoments.withBuffer(index, count: count) { m in
-            secondMoments.withBuffer(index, count: count) { v in
-              for i in 0..<count {
-                parameter[i] *= shrink
-                let g = gradient[i] + l2 * parameter[i]
-                m[i] += (1 - beta1) * (g - m[i])
-                v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                parameter[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + epsilon)
-              }
-            }
-          }
+      firstMoments.withBuffer(index, count: count) { m in
+        secondMoments.withBuffer(index, count: count) { v in
+          adamStep(&parameter.scalars, gradient: gradient.scalars, firstMoment: &m, secondMoment: &v, constants: constants)
         }
       }
     }

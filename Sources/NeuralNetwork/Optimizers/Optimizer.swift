@@ -28,10 +28,10 @@ struct ParameterStates<Scalar: NetworkScalar> {
 
   /// Calls `body` with buffer `index`, sized `count` (zeros when new).
   mutating func withBuffer<Result>(
-    _ index: Int, count: Int, _ body: (inout UnsafeMutableBufferPointer<Scalar>) -> Result
+    _ index: Int, count: Int, _ body: (inout [Scalar]) -> Result
   ) -> Result {
     while buffers.count <= index { buffers.append([]) }
     if buffers[index].count != count { buffers[index] = [Scalar](repeating: 0, count: count) }
-    return buffers[index].withUnsafeMutableBufferPointer(body)
+    return body(&buffers[index])
   }
 }

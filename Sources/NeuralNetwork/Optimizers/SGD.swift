@@ -47,21 +47,13 @@ public struct SGD<Scalar: NetworkScalar>: Optimizer {
     let nesterov = self.nesterov
     model.updateParameters { index, parameter, gradient in
       let decay = decays[index] ? Scalar(weightDecay) : 0
-      let count = parameter.scalars.count
-      gradient.scalars.withUnsafeBufferPointer { gradient in
-        parameter.scalars.withUnsafeMutableBufferPointer { parameter in
-          guard momentum > 0 else {
-            for i in 0..<count { parameter[i] -= rate * (gradient[i] + decay * parameter[i]) }
-            return
-          }
-          momentumBuffers.withBuffer(index, count: count) { buffer in
-            for i in 0..<count {
-              let direction = gradient[i] + decay * parameter[i]
-              buffer[i] = momentum * buffer[i] + direction
-              parameter[i] -= rate * (nesterov ? direction + momentum * buffer[i] : buffer[i])
-            }
-          }
-        }
+      guard momentum > 0 else {
+        return gradientDescentStep(&parameter.scalars, gradient: gradient.scalars, rate: rate, decay: decay)
+      }
+      momentumBuffers.withBuffer(index, count: parameter.scalars.count) { buffer in
+        momentumStep(
+          &parameter.scalars, gradient: gradient.scalars, momentumBuffer: &buffer, rate: rate, decay: decay,
+          momentum: momentum, nesterov: nesterov)
       }
     }
     stepCount += 1

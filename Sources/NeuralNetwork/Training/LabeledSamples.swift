@@ -35,18 +35,9 @@ public struct LabeledSamples<Scalar: NetworkScalar>: Sendable {
 
   /// The samples at `indices`, in that order, as one batch [indices.count, …sampleShape],
   /// and their labels.
-  func gather(_ indices: some Collection<Int>) -> (Tensor<Scalar>, [Int]) {
-    let size = sampleSize
-    let scalars = [Scalar](unsafeUninitializedCapacity: indices.count * size) { batch, initializedCount in
-      samples.scalars.withUnsafeBufferPointer { samples in
-        for (position, index) in indices.enumerated() {
-          let source = UnsafeBufferPointer(rebasing: samples[(index * size)..<((index + 1) * size)])
-          _ = UnsafeMutableBufferPointer(rebasing: batch[(position * size)..<((position + 1) * size)])
-            .initialize(fromContentsOf: source)
-        }
-      }
-      initializedCount = indices.count * size
-    }
+  /// - Precondition: every index is in 0..<count.
+  public func gather(_ indices: some Collection<Int>) -> (samples: Tensor<Scalar>, labels: [Int]) {
+    let scalars = gatherRows(samples.scalars, rowSize: sampleSize, at: indices)
     return (Tensor(shape: [indices.count] + sampleShape, scalars: scalars), indices.map { labels[$0] })
   }
 }

@@ -182,7 +182,7 @@ public struct Trainer<Scalar: NetworkScalar> {
     }
     if let dataParallelism { (loss, correct) = try sumOverProcesses(loss: loss, correct: correct, dataParallelism) }
     guard loss.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epochCount, step: stepCount, loss: loss) }
-    if let index = model.gradients.firstIndex(where: { !$0.scalars.allFinite }) {
+    if let index = model.gradients.firstIndex(where: { !allFinite($0.scalars) }) {
       throw TrainingError.nonFiniteGradient(epoch: epochCount, step: stepCount, parameter: model.parameterNames[index])
     }
     optimizer.step(&model)
@@ -231,15 +231,5 @@ public struct Trainer<Scalar: NetworkScalar> {
       return try model.evaluate(data, batchSize: configuration.evaluationBatchSize, classCount: classCount, sharedBy: group)
     }
     return try model.evaluate(data, batchSize: configuration.evaluationBatchSize, classCount: classCount)
-  }
-}
-
-extension Array where Element: BinaryFloatingPoint {
-  /// Whether no element is NaN or ±∞.
-  fileprivate var allFinite: Bool {
-    withUnsafeBufferPointer { buffer in
-      for value in buffer where !value.isFinite { return false }
-      return true
-    }
   }
 }
