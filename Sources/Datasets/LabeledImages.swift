@@ -41,7 +41,7 @@ public struct LabeledImages: Equatable, Sendable {
   /// Images from file bytes: each pixel byte x becomes x / 255; `labels` are already checked.
   init(pixelBytes: [UInt8], labels: [UInt8], height: Int, width: Int, classCount: Int) {
     self.init(
-      images: Self.unitScale(pixelBytes), labels: labels.map(Int.init), height: height, width: width,
+      images: unitScaled(pixelBytes), labels: labels.map(Int.init), height: height, width: width,
       classCount: classCount)
   }
 
@@ -58,7 +58,7 @@ public struct LabeledImages: Equatable, Sendable {
   /// (binarized MNIST, as in the paper's MNIST experiment); `threshold` is on the 0…1 scale.
   public func binarized(threshold: Float) -> LabeledImages {
     LabeledImages(
-      images: Self.binarized(images, threshold: threshold), labels: labels, height: height, width: width,
+      images: binarizedPixels(images, threshold: threshold), labels: labels, height: height, width: width,
       classCount: classCount)
   }
 
@@ -82,38 +82,5 @@ public struct LabeledImages: Equatable, Sendable {
     }
     return LabeledImages(
       images: selectedImages, labels: selectedLabels, height: height, width: width, classCount: classCount)
-  }
-
-  // Pixel loops over buffer pointers: Fashion-MNIST has 55 million pixels, and `map` takes
-  // seconds for them in a debug build where these loops take a fraction of one. Every index is
-  // inside both buffers, which have the same count, and no pointer leaves the closures.
-
-  /// x / 255 for every byte value, so that scaling a pixel is one table lookup.
-  private static let unitScaleTable: [Float] = (0...255).map { Float($0) / 255 }
-
-  /// Each byte x as x / 255.
-  private static func unitScale(_ bytes: [UInt8]) -> [Float] {
-    [Float](unsafeUninitializedCapacity: bytes.count) { scaled, initializedCount in
-      bytes.withUnsafeBufferPointer { bytes in
-        unitScaleTable.withUnsafeBufferPointer { table in
-          for index in 0..<bytes.count {
-            scaled.initializeElement(at: index, to: table[Int(bytes[index])])
-          }
-        }
-      }
-      initializedCount = bytes.count
-    }
-  }
-
-  /// Each pixel as 1 when it is above `threshold` and 0 otherwise.
-  private static func binarized(_ pixels: [Float], threshold: Float) -> [Float] {
-    [Float](unsafeUninitializedCapacity: pixels.count) { binary, initializedCount in
-      pixels.withUnsafeBufferPointer { pixels in
-        for index in 0..<pixels.count {
-          binary.initializeElement(at: index, to: pixels[index] > threshold ? 1 : 0)
-        }
-      }
-      initializedCount = pixels.count
-    }
   }
 }

@@ -33,6 +33,6 @@ extension Data {
 
   /// Appends `value` as little-endian bytes.
   mutating func appendLittleEndian<Integer: FixedWidthInteger>(_ value: Integer) {
-    Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    for shift in stride(from: 0, to: Integer.bitWidth, by: 8) { append(UInt8(truncatingIfNeeded: value >> shift)) }
   }
 }

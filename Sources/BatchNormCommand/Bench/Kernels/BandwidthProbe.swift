@@ -6,7 +6,22 @@ import ComputeRuntime
 /// A BN kernel cannot beat the read + write figure for the bytes it moves.
 enum BandwidthProbe {
   /// Bytes per second of a streaming read of `buffer`.
-  static func readBandwidth(_ buffer: UnsafeBufferPointer<Float>, threads: Int, seconds: Double) -> Double {
+  static func readBandwidth(_ values: [Float], threads: Int, seconds: Double) -> Double {
+    values.withUnsafeBufferPointer { readBandwidth($0, threads: threads, seconds: seconds) }
+  }
+
+  /// Bytes per second (read + write) of y = a·x + b from `source` into `destination`
+  /// (the same count).
+  static func readWriteBandwidth(_ source: [Float], _ destination: inout [Float], threads: Int, seconds: Double) -> Double {
+    precondition(source.count == destination.count)
+    return source.withUnsafeBufferPointer { source in
+      destination.withUnsafeMutableBufferPointer { destination in
+        readWriteBandwidth(source, destination, threads: threads, seconds: seconds)
+      }
+    }
+  }
+
+  private static func readBandwidth(_ buffer: UnsafeBufferPointer<Float>, threads: Int, seconds: Double) -> Double {
     var sink: Float = 0
     let time = Stopwatch.bestTime(seconds: seconds) {
       sink += chunked(buffer.count, threads: threads) { range in
@@ -25,8 +40,7 @@ enum BandwidthProbe {
     return Double(buffer.count * 4) / time
   }
 
-  /// Bytes per second (read + write) of y = a·x + b from `source` into `destination`.
-  static func readWriteBandwidth(
+  private static func readWriteBandwidth(
     _ source: UnsafeBufferPointer<Float>, _ destination: UnsafeMutableBufferPointer<Float>, threads: Int, seconds: Double
   ) -> Double {
     let time = Stopwatch.bestTime(seconds: seconds) {
