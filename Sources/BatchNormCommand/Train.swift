@@ -217,46 +217,45 @@ struct Train: ParsableCommand {
           : "\(size) processes share each batch of \(batchSize); \(statistics) batch statistics")
     }
 
-    var accuracy = 0.0
-    for epoch in 0..<epochs {
-      do {
-        try trainer.trainEpoch(
-          on: trainSamples,
-          onMetrics: { metrics in
-            curve.loss.append((metrics.step + 1, metrics.loss))
-            progress.show(
-              String(
-                format: "epoch %d/%d  step %d/%d  loss %.4f  accuracy %.4f  %.0f examples/s", epoch + 1, epochs,
-                metrics.step - epoch * stepsPerEpoch + 1, stepsPerEpoch, metrics.loss, metrics.accuracy,
-                metrics.examplesPerSecond))
-          })
-      } catch let error as TrainingError {
-        progress.finish()
-        let kept = epoch == 0 ? "nothing was written" : "\(out) keeps epoch \(epoch)"
-        // With data parallelism the loss and the gradients are summed: every process stops.
-        throw CommandError("training stopped: \(error); \(kept)", everyProcess: dataParallelism != nil)
-      } catch let error as BatchNormError {
-        progress.finish()
-        guard case .synchronizationMismatch = error else { throw error }
-        throw CommandError("\(error)", everyProcess: true)
-      }
-      let evaluation = try trainer.evaluate(testSamples, classCount: test.classCount)
-      accuracy = evaluation.accuracy
-      curve.testAccuracy.append((trainer.stepCount, accuracy))
+    let accuracy: Double
+    do {
+      let last = try trainer.fit(
+        trainSamples, epochs: epochs, test: testSamples, classCount: test.classCount,
+        checkpoint: CheckpointDestination(architecture: architecture, sampleShape: sampleShape, url: output),
+        afterEpoch: { report in
+          curve.testAccuracy.append((report.stepCount, report.evaluation.accuracy))
+          progress.finish()
+          processes.say(
+            String(
+              format: "epoch %d/%d  test loss %.4f  test accuracy %.4f", report.epochCount, epochs, report.evaluation.loss,
+              report.evaluation.accuracy))
+          if processes.isLeader { try AtomicFile.write(Data(curve.svg().utf8), to: curveURL) }
+        },
+        onMetrics: { metrics in
+          curve.loss.append((metrics.step + 1, metrics.loss))
+          progress.show(
+            String(
+              format: "epoch %d/%d  step %d/%d  loss %.4f  accuracy %.4f  %.0f examples/s", metrics.epoch + 1, epochs,
+              metrics.step - metrics.epoch * stepsPerEpoch + 1, stepsPerEpoch, metrics.loss, metrics.accuracy,
+              metrics.examplesPerSecond))
+        })
+      accuracy = last.evaluation.accuracy
+    } catch let error as TrainingError {
       progress.finish()
-      processes.say(String(format: "epoch %d/%d  test loss %.4f  test accuracy %.4f", epoch + 1, epochs, evaluation.loss, accuracy))
-      do {
-        try trainer.checkReplicasAgree()
-      } catch {
-        throw CommandError("after epoch \(epoch + 1): \(error)", everyProcess: true)
+      if case .replicasDiverged = error {
+        throw CommandError("after epoch \(trainer.epochCount): \(error)", everyProcess: true)
       }
-      guard processes.isLeader else { continue }
-      do {
-        try Checkpoint(architecture: architecture, sampleShape: sampleShape, model: trainer.model).write(to: output)
-        try AtomicFile.write(Data(curve.svg().utf8), to: curveURL)
-      } catch {
-        throw CommandError("\(error)")
-      }
+      let kept = trainer.epochCount == 0 ? "nothing was written" : "\(out) keeps epoch \(trainer.epochCount)"
+      // With data parallelism the loss and the gradients are summed: every process stops.
+      throw CommandError("training stopped: \(error); \(kept)", everyProcess: dataParallelism != nil)
+    } catch let error as BatchNormError {
+      progress.finish()
+      guard case .synchronizationMismatch = error else { throw error }
+      throw CommandError("\(error)", everyProcess: true)
+    } catch let error as CheckpointError {
+      throw CommandError("\(error)")
+    } catch let error as FileFormatError {
+      throw CommandError("\(error)")
     }
     processes.say("wrote \(out) and \((out as NSString).deletingPathExtension).svg")
     processes.say(String(format: "test accuracy: %.4f", accuracy))

@@ -1,3 +1,5 @@
+import BatchNormalization
+
 /// One stage of a network: a forward map, its backward (vector–Jacobian) map, and the
 /// state an optimizer and a checkpoint need.
 ///
@@ -70,6 +72,43 @@ public protocol Layer<Scalar>: Sendable, CustomStringConvertible {
   /// replaces the running statistics instead of averaging into them. Does nothing by
   /// default.
   mutating func beginRecalibration()
+
+  // What a training loop needs from a layer, declared by the layer so that the loop
+  // never asks for a layer's type.
+
+  /// What each parameter is, in the order of ``parameterNames``: an optimizer's
+  /// ``WeightDecayPolicy`` reads it. By default a parameter named `bias` is a
+  /// ``ParameterRole/bias`` and every other one a ``ParameterRole/weight``.
+  var parameterRoles: [ParameterRole] { get }
+
+  /// Called before every training step with its index (from 0) and the training
+  /// configuration: a layer that follows a schedule sets itself for the step (Batch
+  /// Renormalization's rMax and dMax). Does nothing by default.
+  mutating func prepareForTrainingStep(_ step: Int, training: TrainingConfiguration)
+
+  /// Makes the layer compute its batch statistics over the whole batch that the
+  /// processes of `group` share (synchronized batch normalization). Does nothing by
+  /// default: only layers with batch statistics have anything to share.
+  mutating func shareBatchStatistics(over group: any BatchNormProcessGroup)
+
+  /// Takes part in a data-parallel training step for a process whose shard of the batch
+  /// is empty: a layer that exchanges with other processes exchanges what theirs do, in
+  /// the same order. Does nothing by default.
+  /// - Parameter inputShape: the shape the layer's input would have, with any batch size.
+  mutating func forwardWithoutSamples(inputShape: [Int]) throws
+
+  /// The backward half of ``forwardWithoutSamples(inputShape:)``. Does nothing by default.
+  mutating func backwardWithoutSamples() throws
+}
+
+/// What a parameter is to the optimizer.
+public enum ParameterRole: Hashable, Sendable {
+  /// A weight matrix or kernel.
+  case weight
+  /// An additive bias.
+  case bias
+  /// A normalization layer's scale γ or shift β.
+  case normalization
 }
 
 extension Layer {
@@ -81,6 +120,16 @@ extension Layer {
   }
 
   public mutating func beginRecalibration() {}
+
+  public var parameterRoles: [ParameterRole] { parameterNames.map { $0 == "bias" ? .bias : .weight } }
+
+  public mutating func prepareForTrainingStep(_ step: Int, training: TrainingConfiguration) {}
+
+  public mutating func shareBatchStatistics(over group: any BatchNormProcessGroup) {}
+
+  public mutating func forwardWithoutSamples(inputShape: [Int]) throws {}
+
+  public mutating func backwardWithoutSamples() throws {}
 
   public mutating func accumulateParameterGradients(_ gradOutput: Tensor<Scalar>) throws {
     _ = try backward(gradOutput)

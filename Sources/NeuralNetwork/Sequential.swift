@@ -1,3 +1,5 @@
+import BatchNormalization
+
 /// Layers applied one after another, as `torch.nn.Sequential`; itself a ``Layer``.
 ///
 /// ```swift
@@ -105,35 +107,34 @@ public struct Sequential<Scalar: NetworkScalar>: Layer {
   }
 
   /// Takes part in a data-parallel training step for a process whose shard of the batch
-  /// is empty: every batch-normalization layer with a process group exchanges what the
-  /// other processes' layers exchange, in the same order (see
-  /// ``BatchNormLayer/forwardWithoutSamples(inputShape:)``); nothing else is computed.
+  /// is empty: every layer that exchanges with other processes (synchronized batch
+  /// normalization) exchanges what theirs do, in the same order; nothing else is computed.
   /// - Parameter sampleShape: one sample's shape, without the batch dimension.
   public mutating func forwardWithoutSamples(sampleShape: [Int]) throws {
-    var shape = [1] + sampleShape
+    try forwardWithoutSamples(inputShape: [1] + sampleShape)
+  }
+
+  public mutating func forwardWithoutSamples(inputShape: [Int]) throws {
+    var shape = inputShape
     for index in layers.indices {
-      if var layer = layers[index] as? BatchNormLayer<Scalar> {
-        try layer.forwardWithoutSamples(inputShape: shape)
-        layers[index] = layer
-      } else if var nested = layers[index] as? Sequential<Scalar> {
-        try nested.forwardWithoutSamples(sampleShape: Array(shape.dropFirst()))
-        layers[index] = nested
-      }
+      try layers[index].forwardWithoutSamples(inputShape: shape)
       shape = try layers[index].outputShape(forInputShape: shape)
     }
   }
 
   /// The backward half of ``forwardWithoutSamples(sampleShape:)``, in reverse layer order.
   public mutating func backwardWithoutSamples() throws {
-    for index in layers.indices.reversed() {
-      if var layer = layers[index] as? BatchNormLayer<Scalar> {
-        try layer.backwardWithoutSamples()
-        layers[index] = layer
-      } else if var nested = layers[index] as? Sequential<Scalar> {
-        try nested.backwardWithoutSamples()
-        layers[index] = nested
-      }
-    }
+    for index in layers.indices.reversed() { try layers[index].backwardWithoutSamples() }
+  }
+
+  public var parameterRoles: [ParameterRole] { layers.flatMap { $0.parameterRoles } }
+
+  public mutating func prepareForTrainingStep(_ step: Int, training: TrainingConfiguration) {
+    for index in layers.indices { layers[index].prepareForTrainingStep(step, training: training) }
+  }
+
+  public mutating func shareBatchStatistics(over group: any BatchNormProcessGroup) {
+    for index in layers.indices { layers[index].shareBatchStatistics(over: group) }
   }
 
   public mutating func updateGradients(_ body: (_ index: Int, _ gradient: inout Tensor<Scalar>) -> Void) {

@@ -134,7 +134,7 @@ struct TrainingStepBenchmark {
     var generator = SeededGenerator(seed: 1)
     var network: Sequential<Float> = try Architecture(parsing: model.architecture)
       .makeNetwork(sampleShape: model.sampleShape, using: &generator)
-    network.updateLayers(ofType: BatchNormLayer<Float>.self) { $0.processGroup = group }
+    network.shareBatchStatistics(over: group)
     let sampleSize = model.sampleShape.reduce(1, *)
     let scalars = (0..<batch * sampleSize).map { _ in Float(generator.nextGaussian()) }
     let labels = (0..<batch).map { _ in Int(generator.next() % 10) }

@@ -123,6 +123,20 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
     return Tensor(shape: shape, scalars: output)
   }
 
+  public var parameterRoles: [ParameterRole] { parameterNames.map { _ in .normalization } }
+
+  /// Sets Batch Renormalization's limits to the training configuration's
+  /// ``TrainingConfiguration/renormalizationSchedule`` at `step`; a layer without Batch
+  /// Renormalization is unchanged.
+  public mutating func prepareForTrainingStep(_ step: Int, training: TrainingConfiguration) {
+    if configuration.renormalization != nil {
+      configuration.renormalization = training.renormalizationSchedule.limits(atStep: step)
+    }
+  }
+
+  /// Sets ``processGroup``.
+  public mutating func shareBatchStatistics(over group: any BatchNormProcessGroup) { processGroup = group }
+
   /// Takes part in a training step of the ``processGroup`` for a process whose shard of
   /// the batch is empty: receives the whole batch's statistics and updates the running
   /// statistics as the other processes do. Does nothing without a process group.

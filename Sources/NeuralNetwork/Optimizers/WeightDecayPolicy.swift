@@ -6,22 +6,16 @@
 public enum WeightDecayPolicy: Hashable, Sendable {
   /// Every parameter decays (PyTorch's default).
   case allParameters
-  /// Only weights decay: parameters named `bias`, and every parameter of a
-  /// ``BatchNormLayer``, are left out.
+  /// Only weights decay: biases and normalization layers' γ and β are left out (see
+  /// ``Layer/parameterRoles``).
   case excludingBiasesAndNormalization
 
   /// For each flat parameter index of `layer` (the order of
   /// ``Layer/updateParameters(_:)``), whether it decays.
   public func decays<Scalar: NetworkScalar>(_ layer: any Layer<Scalar>) -> [Bool] {
     switch self {
-    case .allParameters:
-      return layer.parameterNames.map { _ in true }
-    case .excludingBiasesAndNormalization:
-      if let sequential = layer as? Sequential<Scalar> {
-        return sequential.layers.flatMap { decays($0) }
-      }
-      if layer is BatchNormLayer<Scalar> { return layer.parameterNames.map { _ in false } }
-      return layer.parameterNames.map { $0 != "bias" }
+    case .allParameters: layer.parameterRoles.map { _ in true }
+    case .excludingBiasesAndNormalization: layer.parameterRoles.map { $0 == .weight }
     }
   }
 }

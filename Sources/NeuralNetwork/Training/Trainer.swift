@@ -1,6 +1,7 @@
 import BatchNormalization
 
-/// Mini-batch training of a classifier with softmax cross-entropy.
+/// Mini-batch training of a classifier, with softmax cross-entropy or another
+/// ``ClassificationLoss``.
 ///
 /// ```swift
 /// var generator = SeededGenerator(seed: 1)
@@ -17,9 +18,11 @@ import BatchNormalization
 ///
 /// Each epoch shuffles the samples with the trainer's seeded generator (so the same
 /// seed gives the same run, bit for bit, at a fixed thread count) and cuts them into
-/// batches under ``TrainingConfiguration/lastBatch``. A step is: gather the batch,
-/// forward in ``ExecutionMode/training``, loss, check that loss and gradients are
-/// finite, backward, optimizer update. Steps run the network in
+/// batches under ``TrainingConfiguration/lastBatch``. A step is: let every layer prepare
+/// for it (``Layer/prepareForTrainingStep(_:training:)``), gather the batch, forward in
+/// ``ExecutionMode/training``, loss, check that loss and gradients are finite, backward,
+/// optimizer update. ``fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:)``
+/// runs whole epochs with evaluation and checkpoints, as `bn train` does. Steps run the network in
 /// ``ExecutionMode/training``; ``evaluate(_:classCount:)`` runs a copy of it in
 /// ``ExecutionMode/inference``.
 public struct Trainer<Scalar: NetworkScalar> {
@@ -28,14 +31,14 @@ public struct Trainer<Scalar: NetworkScalar> {
   /// Updates ``model`` after each backward pass.
   public var optimizer: any Optimizer<Scalar>
   public var configuration: TrainingConfiguration
+  /// What the steps minimize.
+  public var loss: any ClassificationLoss
   /// The steps taken so far.
   public private(set) var stepCount = 0
   /// The epochs completed so far.
   public private(set) var epochCount = 0
   /// Draws the shuffles.
   private var generator: SeededGenerator
-  /// Whether some layer uses Batch Renormalization, whose limits follow the schedule.
-  private let renormalizes: Bool
   /// The epoch in progress of ``train(steps:on:observer:onStep:)``: its shuffled order,
   /// its batches and the next batch.
   private var epochCursor: (order: [Int], batches: [Range<Int>], next: Int)?
@@ -45,25 +48,23 @@ public struct Trainer<Scalar: NetworkScalar> {
   /// - Parameter dataParallelism: the processes that share each batch (see
   ///   ``DataParallelism``); every process makes the same trainer with the same
   ///   network, optimizer, configuration and seed. With synchronized statistics, every
-  ///   batch-normalization layer of `model` gets the group as its
-  ///   ``BatchNormLayer/processGroup``.
+  ///   layer of `model` is asked to share its batch statistics over the group
+  ///   (``Layer/shareBatchStatistics(over:)``).
+  ///   - loss: what the steps minimize.
   public init(
     model: Sequential<Scalar>, optimizer: any Optimizer<Scalar>, configuration: TrainingConfiguration,
-    dataParallelism: DataParallelism? = nil
+    loss: any ClassificationLoss = SoftmaxCrossEntropy(), dataParallelism: DataParallelism? = nil
   ) {
     var model = model
     if let dataParallelism, dataParallelism.synchronizesBatchNormalization {
-      model.updateLayers(ofType: BatchNormLayer<Scalar>.self) { $0.processGroup = dataParallelism.group }
+      model.shareBatchStatistics(over: dataParallelism.group)
     }
     self.model = model
     self.optimizer = optimizer
     self.configuration = configuration
+    self.loss = loss
     self.dataParallelism = dataParallelism
     self.generator = SeededGenerator(seed: configuration.seed)
-    var renormalizes = false
-    var probe = model
-    probe.updateLayers(ofType: BatchNormLayer<Scalar>.self) { renormalizes = renormalizes || $0.configuration.renormalization != nil }
-    self.renormalizes = renormalizes
   }
 
   /// One pass over `data` in shuffled mini-batches.
@@ -154,12 +155,7 @@ public struct Trainer<Scalar: NetworkScalar> {
   private mutating func step(
     _ indices: ArraySlice<Int>, of data: LabeledSamples<Scalar>, observer: (Int, Tensor<Scalar>) -> Void
   ) throws -> (loss: Double, logits: Tensor<Scalar>, correct: Int) {
-    if renormalizes {
-      let limits = configuration.renormalizationSchedule.limits(atStep: stepCount)
-      model.updateLayers(ofType: BatchNormLayer<Scalar>.self) { layer in
-        if layer.configuration.renormalization != nil { layer.configuration.renormalization = limits }
-      }
-    }
+    model.prepareForTrainingStep(stepCount, training: configuration)
     let shard = dataParallelism?.shard(ofBatch: indices.count) ?? 0..<indices.count
     model.zeroGradients()
     var loss = 0.0
@@ -171,7 +167,7 @@ public struct Trainer<Scalar: NetworkScalar> {
     } else {
       let (input, labels) = data.gather(indices[indices.startIndex + shard.lowerBound..<indices.startIndex + shard.upperBound])
       logits = try model.forward(input, mode: .training, observer: observer)
-      let (shardLoss, gradLogits) = try SoftmaxCrossEntropy().evaluate(
+      let (shardLoss, gradLogits) = try self.loss.evaluate(
         logits: logits, labels: labels, averagedOver: dataParallelism == nil ? nil : indices.count)
       loss = Double(shardLoss)
       correct = zip(predictedClasses(logits: logits), labels).count { $0 == $1 }
