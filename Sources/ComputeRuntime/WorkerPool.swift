@@ -10,8 +10,8 @@ import Synchronization
 #endif
 
 /// The threads behind ``parallelFor(_:costPerItem:minimumParallelWork:_:)``: workers
-/// started once and kept, so a parallel loop costs a handoff of a microsecond or two (a
-/// 25 KB read split over two threads took 1.6 µs in `bn bench`) instead of waking
+/// started once and kept, so a parallel loop costs a handoff of a microsecond or two
+/// (`benchmarks/RESULTS.md`) instead of waking
 /// Dispatch threads (tens of microseconds on Linux, more than a small tensor's whole
 /// kernel).
 ///

@@ -19,10 +19,17 @@ enum MemoryAllocator {
       typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
       guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
       let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-      _ = mallopt(mmapThreshold, 32 << 20)
-      _ = mallopt(trimThreshold, 512 << 20)
+      _ = mallopt(mmapThreshold, largestKeptBlock)
+      _ = mallopt(trimThreshold, largestKeptHeapTop)
     #endif
   }
+
+  /// Blocks up to this size come from the heap and return to it: the largest mmap
+  /// threshold glibc accepts on 64-bit systems.
+  private static let largestKeptBlock: Int32 = 32 << 20
+  /// Free memory at the heap's top kept for the next step instead of being trimmed: more
+  /// than one step of the largest network the command trains allocates.
+  private static let largestKeptHeapTop: Int32 = 512 << 20
 
   /// glibc's M_TRIM_THRESHOLD and M_MMAP_THRESHOLD (malloc.h).
   private static let trimThreshold: Int32 = -1

@@ -1,23 +1,29 @@
 import CStreamingStores
 
+/// Bytes of a call's buffers beyond which its output would not stay in the last-level
+/// cache anyway (32 MiB on the machine of `benchmarks/RESULTS.md`).
+let streamingThresholdBytes = 32 << 20
+
+/// The smallest channels-first plane written with streaming stores: the partial lines at
+/// a plane's two ends, written with ordinary stores, stay a small share (32x32 and up).
+let minimumStreamedPlane = 1024
+
 /// Whether a kernel writes its output of this shape with streaming stores: a Float batch
 /// whose `buffers` (input and output: 2; backward's x, dy and dx: 3) together exceed
-/// 32 MiB, the last-level cache of the machine measured, so the output would not stay in
-/// the cache anyway, and written through it would evict the inputs that backward's second
-/// pass reads again (nhwc 64x14x14x256 backward, 38 MB: 1.60–1.70 → 1.24–1.35 ms).
-/// Channels-first planes must hold at least 1024 values (32x32 and up), so that the
-/// partial lines at the ends of each plane stay few; channels-last rows are written as one
-/// run per work item (``writeRows(into:rows:channels:vector:value:)``), which needs C ≥ 8.
-/// Writing past the cache saves reading each line in before overwriting it, a third of
-/// the traffic of y = a·x + b (a C loop over 32x64x56x56: 811–917 µs with ordinary stores,
-/// 673–714 with streaming ones). Smaller outputs stay in the cache for the next layer to
-/// read.
+/// ``streamingThresholdBytes``, so the output would not stay in the cache anyway, and
+/// written through it would evict the inputs that backward's second pass reads again.
+/// Channels-first planes must hold ``minimumStreamedPlane`` values; channels-last rows
+/// are written as one run per work item (``writeRows(into:rows:channels:vector:value:)``),
+/// which needs C ≥ 8. Writing past the cache saves reading each line in before
+/// overwriting it, a third of the traffic of y = a·x + b. Smaller outputs stay in the
+/// cache for the next layer to read. (Measurements: `benchmarks/RESULTS.md`, "Why the
+/// kernels are cut as they are".)
 func streamsOutput<Scalar>(_ shape: BatchNormShape, scalar: Scalar.Type, buffers: Int = 2) -> Bool {
-  guard Scalar.self == Float.self && buffers * shape.elementCount * MemoryLayout<Scalar>.size > 32 << 20 else {
+  guard Scalar.self == Float.self && buffers * shape.elementCount * MemoryLayout<Scalar>.size > streamingThresholdBytes else {
     return false
   }
   switch shape.kernelLayout {
-  case .channelsFirst: return shape.spatial >= 1024
+  case .channelsFirst: return shape.spatial >= minimumStreamedPlane
   case .channelsLast: return shape.channels >= 8
   }
 }
@@ -25,8 +31,7 @@ func streamsOutput<Scalar>(_ shape: BatchNormShape, scalar: Scalar.Type, buffers
 /// Writes `length` values of one contiguous run, eight at a time from `vector(index)` and
 /// one at a time from `value(index)`. With `Streams` on (Float only), the run's whole
 /// 64-byte lines are written with streaming stores and the partial lines at either end with
-/// ordinary ones: a line written both ways would be read in and flushed again (256-byte
-/// rows written that way were 1.4× slower). The caller ends its loop of runs with
+/// ordinary ones: a line written both ways would be read in and flushed again. The caller ends its loop of runs with
 /// `bn_stream_fence()`.
 @inline(__always)
 func writeRun<Scalar: BatchNormScalar, Streams: KernelSwitch>(
@@ -70,8 +75,7 @@ func writeRun<Scalar: BatchNormScalar, Streams: KernelSwitch>(
 /// (``withDoubledRows(_:channels:_:)``): column + 7 < C + 8 ≤ 2·C, as C ≥ 8.
 /// `value(offset, column)` gives one value. The column advances by 8 (mod C: one
 /// subtraction, as C ≥ 8) without a division, behind a branch marked rarely taken: compiled
-/// as a conditional move it made every coefficient load wait for the previous column
-/// (nhwc 32x56x56x64 inference 0.72 → 0.95 ms). The caller ends its loop of runs with
+/// as a conditional move it made every coefficient load wait for the previous column. The caller ends its loop of runs with
 /// `bn_stream_fence()`.
 @inline(__always)
 func writeRows<Scalar: BatchNormScalar>(

@@ -10,8 +10,7 @@ let reductionBlockLength = 16_384
 
 /// The length of one channels-last reduction block, in elements (rows × C): four times
 /// ``reductionBlockLength``, because every channels-last block pays a setup per column
-/// and leaves a partial per channel to merge (32 bytes each). Measured against 16 384:
-/// training forward 10–20 % faster on 3136x256 and nhwc 64x14x14x256; 262 144 gained
+/// and leaves a partial per channel to merge (32 bytes each); longer blocks gained
 /// nothing more. A constant, never derived from the thread count.
 let channelsLastBlockLength = 65_536
 
@@ -22,8 +21,8 @@ let channelsLastChunkWidth = 512
 /// A channels-last block of Float values with fewer rows than this takes its statistics
 /// and gradient sums in Double from the start, skipping the Float run sums and the check
 /// that they kept their digits: with a handful of rows per column (2x8192) the check cost
-/// as much as the sums (training forward −4 %; the gradient sums add each column's rows
-/// in a register and store them directly). A function of the block's rows, so of the shape.
+/// as much as the sums (the gradient sums add each column's rows in a register and store
+/// them directly). A function of the block's rows, so of the shape.
 let minimumRowsForFloatSums = 8
 
 /// What one column of a channels-last block costs besides its rows, counted in rows, for
@@ -56,7 +55,7 @@ func channelsFirstBlockLength(_ shape: BatchNormShape) -> Int {
 /// arithmetic is the same in any chunk. (``BatchNormShape`` has at least one sample and
 /// channel, so there is at least one block.)
 func channelsFirstChunk(_ shape: BatchNormShape) -> Int {
-  let narrow = max(1, min(65_536 / shape.spatial, (shape.channels + 7) / 8))
+  let narrow = max(1, min(channelsLastBlockLength / shape.spatial, (shape.channels + 7) / 8))
   guard shape.spatial <= reductionBlockLength else { return narrow }
   let blockLength = channelsFirstBlockLength(shape)
   let blocks = (shape.valuesPerChannel + blockLength - 1) / blockLength
@@ -103,15 +102,17 @@ func channelsFirstOffset(channel: Int, index: Int, shape: BatchNormShape) -> Int
   (index / shape.spatial * shape.channels + channel) * shape.spatial + index % shape.spatial
 }
 
+/// The shortest plane that the hardware prefetcher streams well on its own, so that
+/// backward may visit a channel's planes one after another (224x224 has 49 Ki values).
+let selfStreamingPlane = 16_384
+
 /// Whether channels-first backward with batch statistics takes one channel at a time
 /// (its sums, then its dx while its values are still in cache) rather than two passes
 /// in memory order: when a channel's values are one contiguous plane (N = 1) or planes
-/// long enough to stream on their own (from 16 Ki values; 224x224 has 49 Ki). Measured on 2 vCPUs of an
-/// AMD EPYC (1 MiB L2, 32 MiB L3): channel by channel, 1x256x56x56 took 110 µs and
-/// 8x32x224x224 5.2 ms against 164 µs and 5.9 ms in two passes, while 64x256x14x14 took
-/// 2.2 ms against 1.1 ms and 32x64x56x56 3.9 ms against 2.9 ms.
+/// of at least ``selfStreamingPlane`` values. Shorter planes read channel by channel
+/// jump too often and lose to the two passes (`benchmarks/RESULTS.md`).
 func backwardBlocksChannels(_ shape: BatchNormShape) -> Bool {
-  shape.batch == 1 || shape.spatial >= 16_384
+  shape.batch == 1 || shape.spatial >= selfStreamingPlane
 }
 
 /// Calls `body(channel, offset, length)` for each contiguous run of the values with logical
@@ -134,16 +135,22 @@ func forEachChannelsFirstRun(
   }
 }
 
+/// Rows at least this long, read two at a time, are two streams that the prefetcher
+/// cannot both follow once the tensor is beyond the cache (``wideRowTensorBytes``).
+let wideRowBytes = 1024
+
+/// Tensors beyond this size are read from memory rather than from the caches.
+let wideRowTensorBytes = 8 << 20
+
 /// How many rows a channels-last reduction step combines before touching the run
-/// accumulators: two (fewer loads and stores: 5–15 % faster), except for rows of at
-/// least 1 KiB in a tensor beyond 8 MiB. There the two rows are two interleaved streams
-/// from memory, 1 KiB or more apart, and the hardware prefetcher keeps up with one but
-/// not with two (nhwc 64x14x14x256: statistics 1.3×, gradient sums 2× slower with two).
-/// Measured on a 2-vCPU AMD EPYC with 1 MiB L2 and 32 MiB L3. A function of the shape
-/// only, so results stay the same for every thread count.
+/// accumulators: two (fewer loads and stores), except for rows of at least
+/// ``wideRowBytes`` in a tensor beyond ``wideRowTensorBytes``. There the two rows are two
+/// interleaved streams from memory, and the hardware prefetcher keeps up with one but not
+/// with two (`benchmarks/RESULTS.md`). A function of the shape only, so results stay the
+/// same for every thread count.
 func channelsLastRowsPerStep<Scalar>(_ shape: BatchNormShape, scalar: Scalar.Type) -> Int {
   let size = MemoryLayout<Scalar>.size
-  return shape.channels * size >= 1024 && shape.elementCount * size > 8 << 20 ? 1 : 2
+  return shape.channels * size >= wideRowBytes && shape.elementCount * size > wideRowTensorBytes ? 1 : 2
 }
 
 /// The row order of the channels-last reductions: a block's rows in memory order,

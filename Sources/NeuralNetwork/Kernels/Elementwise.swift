@@ -55,7 +55,7 @@ func mapElements<Scalar: NetworkScalar>(
 
 /// Sets every element to zero in place, keeping the storage. Specialized: from a layer's
 /// generic code, the generic `update(repeating:)` copied one value at a time through a
-/// value witness (2.5 % of an MLP training step at batch 1024).
+/// value witness.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func setToZero<Scalar: NetworkScalar>(_ values: inout [Scalar]) {
