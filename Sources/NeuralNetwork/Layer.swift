@@ -157,15 +157,8 @@ extension Layer {
     }
   }
 
-  /// The output shape for `input`, after checking that its scalars match its shape.
-  func checkedOutputShape(for input: Tensor<Scalar>) throws -> [Int] {
-    try checkConsistent(input)
-    return try outputShape(forInputShape: input.shape)
-  }
-
   /// Throws unless `gradOutput` has the shape of the output it is the gradient of.
   func checkGradient(_ gradOutput: Tensor<Scalar>, outputShape: [Int]) throws {
-    try checkConsistent(gradOutput)
     guard gradOutput.shape == outputShape else {
       throw NetworkError.shapeMismatch(layer: description, expected: "a gradient of shape \(outputShape)", actual: gradOutput.shape)
     }
@@ -174,13 +167,6 @@ extension Layer {
   /// The error for an input this layer cannot take.
   func shapeMismatch(expected: String, actual: [Int]) -> NetworkError {
     .shapeMismatch(layer: description, expected: expected, actual: actual)
-  }
-}
-
-/// Throws unless `tensor.scalars.count` is the product of `tensor.shape`.
-func checkConsistent<Scalar>(_ tensor: Tensor<Scalar>) throws {
-  guard tensor.shape.allSatisfy({ $0 >= 0 }), Tensor<Scalar>.elementCount(of: tensor.shape) == tensor.scalars.count else {
-    throw NetworkError.inconsistentTensor(shape: tensor.shape, scalarCount: tensor.scalars.count)
   }
 }
 

@@ -4,8 +4,6 @@ public enum NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
   /// A layer (or loss) cannot take a tensor of this shape. `expected` describes what it
   /// takes, with N for any batch size: "[N, 784]".
   case shapeMismatch(layer: String, expected: String, actual: [Int])
-  /// A tensor's scalar count is not the product of its shape.
-  case inconsistentTensor(shape: [Int], scalarCount: Int)
   /// backward was called without a training-mode forward call before it (an inference
   /// or recalibration call releases what training kept).
   case missingTrainingForward(layer: String)
@@ -22,8 +20,6 @@ public enum NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
     switch self {
     case .shapeMismatch(let layer, let expected, let actual):
       return "\(layer) expects \(expected) but got \(actual)"
-    case .inconsistentTensor(let shape, let scalarCount):
-      return "a tensor of shape \(shape) has \(scalarCount) scalars instead of \(Tensor<Float>.elementCount(of: shape))"
     case .missingTrainingForward(let layer):
       return "\(layer): backward needs a training-mode forward call first"
     case .invalidParameter(let layer, let name, let value, let allowed):

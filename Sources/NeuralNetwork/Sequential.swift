@@ -6,11 +6,11 @@ import BatchNormalization
 /// var generator = SeededGenerator(seed: 1)
 /// var model = Sequential<Float>([
 ///   try Linear(inputFeatures: 784, outputFeatures: 100, using: &generator),
-///   try BatchNormLayer(.batchNorm1d, channels: 100),
+///   try .batchNorm1d(100),                                  // nn.BatchNorm1d(100)
 ///   Sigmoid(),
 ///   try Linear(inputFeatures: 100, outputFeatures: 10, using: &generator),
 /// ])
-/// let logits = try model.forward(images, mode: .training)
+/// let logits = try model(images, mode: .training)           // model.forward(images, mode: .training)
 /// let (loss, gradLogits) = try SoftmaxCrossEntropy().evaluate(logits: logits, labels: labels)
 /// _ = try model.backward(gradLogits)
 /// ```
@@ -57,7 +57,6 @@ public struct Sequential<Scalar: NetworkScalar>: Layer {
   public mutating func forward(
     _ input: Tensor<Scalar>, mode: ExecutionMode, observer: (_ layerIndex: Int, _ input: Tensor<Scalar>) -> Void
   ) throws -> Tensor<Scalar> {
-    try checkConsistent(input)
     _ = try outputShape(forInputShape: input.shape)
     var activation = input
     for index in layers.indices {

@@ -4,13 +4,19 @@
 ///
 /// A value: copies share storage until one of them is written (Array's copy-on-write),
 /// so passing a tensor to a layer, which keeps it for backward, costs no copy.
-/// Nothing checks that ``shape`` and ``scalars`` agree after they are assigned
-/// separately; layers check before they compute.
+/// ``shape`` and ``scalars`` always agree: the shape is set only with the scalars, and
+/// the scalars may change in place but never in number.
 public struct Tensor<Scalar: NetworkScalar>: Hashable, Sendable {
   /// The size of every dimension.
-  public var shape: [Int]
+  public private(set) var shape: [Int]
   /// The elements in row-major order; `scalars.count` is the product of ``shape``.
-  public var scalars: [Scalar]
+  /// - Precondition: an assignment keeps the count.
+  public var scalars: [Scalar] {
+    // No `oldValue`: in-place writes stay in place, and only the count is compared.
+    didSet { precondition(scalars.count == count, "a tensor of shape \(shape) keeps \(count) scalars, got \(scalars.count)") }
+  }
+  /// The product of ``shape``, which ``scalars`` always holds.
+  private let count: Int
 
   /// A tensor of `shape` holding `scalars` in row-major order.
   /// - Precondition: no dimension is negative and `scalars.count` is their product.
@@ -21,6 +27,7 @@ public struct Tensor<Scalar: NetworkScalar>: Hashable, Sendable {
       "tensor shape \(shape) needs \(Self.elementCount(of: shape)) scalars, got \(scalars.count)")
     self.shape = shape
     self.scalars = scalars
+    self.count = scalars.count
   }
 
   /// A tensor of `shape` filled with zeros.
@@ -29,7 +36,7 @@ public struct Tensor<Scalar: NetworkScalar>: Hashable, Sendable {
   }
 
   /// The number of elements, the product of ``shape`` (1 for a scalar's shape []).
-  public var elementCount: Int { scalars.count }
+  public var elementCount: Int { count }
 
   /// The same scalars seen with another shape of the same element count (no copy).
   /// - Precondition: the element counts agree.

@@ -174,3 +174,29 @@ import Testing
     #expect((nested.layers[1] as! BatchNormLayer<Float>).configuration.momentum == .cumulative)
   }
 }
+
+/// The short spellings: `.batchNorm1d(C)` and `.batchNorm2d(C)` make the same layers as
+/// the long ones, and a layer called like a function runs its forward pass.
+@Suite struct ShorthandTests {
+  @Test func batchNormShorthandMakesTheSameLayer() throws {
+    let short: BatchNormLayer<Float> = try .batchNorm2d(64)
+    let long = try BatchNormLayer<Float>(.batchNorm2d, channels: 64)
+    #expect(short.kind == long.kind && short.channels == long.channels && short.configuration == long.configuration)
+    let keras: BatchNormLayer<Double> = try .batchNorm1d(8, configuration: .keras)
+    #expect(keras.kind == .batchNorm1d && keras.configuration == .keras)
+    #expect(throws: BatchNormError.self) { let _: BatchNormLayer<Float> = try .batchNorm1d(0) }
+  }
+
+  @Test func aCalledNetworkRunsItsForwardPass() throws {
+    var generator = SeededGenerator(seed: 8)
+    var model = Sequential<Float>([
+      try Linear(inputFeatures: 4, outputFeatures: 3, using: &generator), try .batchNorm1d(3), Sigmoid(),
+    ])
+    var twin = model
+    let input = Tensor<Float>(shape: [5, 4], scalars: (0..<20).map { Float($0) / 7 })
+    let called = try model(input, mode: .training)
+    #expect(called == (try twin.forward(input, mode: .training)))
+    #expect(model.buffers == twin.buffers, "the call updated the running statistics as forward does")
+    #expect(model.buffers != Sequential<Float>([try Linear(inputFeatures: 4, outputFeatures: 3, using: &generator), try .batchNorm1d(3)]).buffers)
+  }
+}

@@ -29,7 +29,6 @@ public struct AvgPool2d<Scalar: NetworkScalar>: ParameterlessLayer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    try checkConsistent(input)
     let (geometry, shape) = try poolingGeometry(forInputShape: input.shape, kernelSize: kernelSize, layer: self)
     savedInputShape = mode == .training ? input.shape : nil
     return Tensor(shape: shape, scalars: averagePool(input.scalars, geometry: geometry))

@@ -102,7 +102,7 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    let shape = try checkedOutputShape(for: input)
+    let shape = try outputShape(forInputShape: input.shape)
     let batchNormShape = try BatchNormShape(dimensions: shape)
     let batchNormMode = batchNormMode(for: mode)
     var output = [Scalar](repeating: 0, count: input.scalars.count)

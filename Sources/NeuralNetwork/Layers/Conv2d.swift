@@ -106,7 +106,6 @@ public struct Conv2d<Scalar: NetworkScalar>: Layer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    try checkConsistent(input)
     let geometry = try self.geometry(forInputShape: input.shape)
     let batch = input.shape[0]
     let positions = geometry.outputPositions

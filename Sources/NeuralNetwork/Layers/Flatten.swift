@@ -16,7 +16,7 @@ public struct Flatten<Scalar: NetworkScalar>: ParameterlessLayer {
   }
 
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    let shape = try checkedOutputShape(for: input)
+    let shape = try outputShape(forInputShape: input.shape)
     savedInputShape = mode == .training ? input.shape : nil
     return input.reshaped(shape)
   }

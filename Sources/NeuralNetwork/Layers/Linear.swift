@@ -63,7 +63,7 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    let shape = try checkedOutputShape(for: input)
+    let shape = try outputShape(forInputShape: input.shape)
     let batch = shape[0]
     // Start from the bias in every row, then add x·Wᵀ (β = 1), or overwrite zeros (β = 0).
     var output: [Scalar]
@@ -144,12 +144,10 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
 func checkWeightAndBias<Scalar: NetworkScalar>(
   _ weight: Tensor<Scalar>, _ bias: Tensor<Scalar>?, rank: Int, layer: String, weightLayout: String
 ) throws {
-  try checkConsistent(weight)
   guard weight.shape.count == rank, weight.shape.allSatisfy({ $0 > 0 }) else {
     throw NetworkError.shapeMismatch(layer: layer, expected: "a weight \(weightLayout)", actual: weight.shape)
   }
   if let bias {
-    try checkConsistent(bias)
     guard bias.shape == [weight.shape[0]] else {
       throw NetworkError.shapeMismatch(layer: layer, expected: "a bias [\(weight.shape[0])]", actual: bias.shape)
     }

@@ -29,7 +29,6 @@ public struct MaxPool2d<Scalar: NetworkScalar>: ParameterlessLayer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(_ input: Tensor<Scalar>, mode: ExecutionMode) throws -> Tensor<Scalar> {
-    try checkConsistent(input)
     let (geometry, shape) = try poolingGeometry(forInputShape: input.shape, kernelSize: kernelSize, layer: self)
     let (output, argmax) = maxPool(input.scalars, geometry: geometry)
     saved = mode == .training ? (input.shape, argmax) : nil

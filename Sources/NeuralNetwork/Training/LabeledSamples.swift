@@ -14,7 +14,6 @@ public struct LabeledSamples<Scalar: NetworkScalar>: Sendable {
   ///   does not hold one sample per label, ``NetworkError/invalidLabel(sample:label:classCount:)``
   ///   for a negative label.
   public init(samples: Tensor<Scalar>, labels: [Int]) throws {
-    try checkConsistent(samples)
     guard samples.shape.count >= 2, samples.shape[0] == labels.count else {
       throw NetworkError.shapeMismatch(
         layer: "labeled samples", expected: "[\(labels.count), …] for \(labels.count) labels", actual: samples.shape)
