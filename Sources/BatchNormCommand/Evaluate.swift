@@ -28,22 +28,12 @@ struct Evaluate: ParsableCommand {
   @Option(help: ArgumentHelp("The architecture, when the file has none in its metadata (see ARCHITECTURE below).", valueName: "spec"))
   var arch: String?
 
-  @Option(help: ArgumentHelp(DatasetArgument.help, valueName: "fashion-mnist|DIR"))
-  var dataset = "fashion-mnist"
+  @OptionGroup var data: DatasetOptions
 
-  @Option(parsing: .unconditional, help: "Binarize pixels at T, as the model was trained (see bn train).")
-  var binarize: Float?
-
-  @Option(help: "Threads for our kernels and BLAS (default: all processors).")
-  var threads: Int?
-
-  func validate() throws {
-    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-    if let binarize, !(0..<1).contains(binarize) { throw ValidationError("--binarize must be in [0, 1), got \(binarize)") }
-  }
+  @OptionGroup var computing: ThreadOptions
 
   func run() throws {
-    let processes = try CommandProcesses.start(threads: threads)
+    let processes = try CommandProcesses.start(threads: computing.threads)
     let architecture: Architecture?
     do {
       architecture = try arch.map { try Architecture(parsing: $0) }
@@ -56,8 +46,8 @@ struct Evaluate: ParsableCommand {
     } catch {
       throw CommandError("\(error)")
     }
-    var test = try DatasetArgument.load(dataset).test
-    if let binarize { test = test.binarized(threshold: binarize) }
+    var test = try DatasetArgument.load(data.dataset).test
+    if let binarize = data.binarize { test = test.binarized(threshold: binarize) }
 
     // A file from PyTorch has no sample shape: take the data's, in the form the architecture wants.
     var sampleShape: [Int]?
@@ -72,7 +62,7 @@ struct Evaluate: ParsableCommand {
     }
     guard checkpoint.sampleShape.reduce(1, *) == test.pixelsPerImage else {
       throw CommandError(
-        "\(model) takes samples \(checkpoint.sampleShape) but \(dataset) has images of \(test.height) × \(test.width)")
+        "\(model) takes samples \(checkpoint.sampleShape) but \(data.dataset) has images of \(test.height) × \(test.width)")
     }
     let samples = try DatasetArgument.samples(test, sampleShape: checkpoint.sampleShape)
     var evaluation: Evaluation
@@ -82,7 +72,7 @@ struct Evaluate: ParsableCommand {
       throw CommandError("\(model): \(error)")
     }
     var matrix = evaluation.confusionMatrix
-    matrix.classNames = DatasetArgument.classNames(dataset, classCount: test.classCount)
+    matrix.classNames = DatasetArgument.classNames(data.dataset, classCount: test.classCount)
     processes.say(String(format: "test accuracy: %.4f", evaluation.accuracy))
     processes.say("\(matrix)")
     try processes.finish()

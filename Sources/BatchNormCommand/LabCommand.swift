@@ -32,17 +32,12 @@ struct LabCommand: ParsableCommand {
   @Option(help: "Base seed; the same seed reproduces the same CSV files.")
   var seed: UInt64 = 2015
 
-  @Option(help: .init(stringLiteral: "The images: " + DatasetArgument.help))
-  var dataset: String = "fashion-mnist"
-
-  @Option(help: "Binarize pixels at this threshold (0…1), as the paper did for MNIST.")
-  var binarize: Float?
+  @OptionGroup var data: DatasetOptions
 
   @Option(help: "Where to write the report.")
   var out: String = "report"
 
-  @Option(help: "Threads (default: all processors).")
-  var threads: Int?
+  @OptionGroup var computing: ThreadOptions
 
   @Option(help: .hidden)
   var worker: String?
@@ -50,21 +45,17 @@ struct LabCommand: ParsableCommand {
   func run() throws {
     guard !(quick && full) else { throw CommandError("give either --quick or --full, not both") }
     let selected = try LabCatalog.experiments(named: experiments)
-    if let threads {
-      guard threads >= 1 else { throw CommandError("--threads must be at least 1, got \(threads)") }
-      ComputeThreads.count = threads
-    }
+    if let threads = computing.threads { ComputeThreads.count = threads }
     if let worker { return try runWorker(selected, writingTo: worker) }
     try CommandProcesses.refuseMPI("lab", reason: "starts the processes of its sync-bn experiment itself")
-    if let binarize, !(0...1).contains(binarize) { throw CommandError("--binarize must be in 0…1, got \(binarize)") }
-    var data: LabData?
+    var labData: LabData?
     if selected.contains(where: { $0.needsData }) {
-      data = try LabData(dataset: DatasetArgument.load(dataset), source: dataset, binarizeAt: binarize)
-    } else if let dataset = try? DatasetArgument.load(dataset) {
+      labData = try LabData(dataset: DatasetArgument.load(data.dataset), source: data.dataset, binarizeAt: data.binarize)
+    } else if let images = try? DatasetArgument.load(data.dataset) {
       // Experiments that only use data when they have it (bessel's network half).
-      data = try LabData(dataset: dataset, source: self.dataset, binarizeAt: binarize)
+      labData = try LabData(dataset: images, source: data.dataset, binarizeAt: data.binarize)
     }
-    let context = LabContext(budget: budget, seed: seed, data: data, distributedRunner: distributedRunner) { line in
+    let context = LabContext(budget: budget, seed: seed, data: labData, distributedRunner: distributedRunner) { line in
       FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
     var reports: [ExperimentReport] = []
@@ -85,8 +76,8 @@ struct LabCommand: ParsableCommand {
   /// reads back the table rank 0 wrote to FILE. Their progress lines pass through.
   var distributedRunner: DistributedRunner {
     let arguments =
-      ["lab", "--seed", "\(seed)", "--dataset", dataset]
-      + (quick ? ["--quick"] : full ? ["--full"] : []) + (binarize.map { ["--binarize", "\($0)"] } ?? [])
+      ["lab", "--seed", "\(seed)", "--dataset", data.dataset]
+      + (quick ? ["--quick"] : full ? ["--full"] : []) + (data.binarize.map { ["--binarize", "\($0)"] } ?? [])
     return { processes, experiment in
       let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
       guard let mpirun else {
@@ -123,9 +114,9 @@ struct LabCommand: ParsableCommand {
     guard selected.count == 1, let experiment = selected[0] as? any DistributedExperiment else {
       throw CommandError("--worker runs one experiment that uses several processes")
     }
-    let processes = try CommandProcesses.start(threads: threads)
-    let data = try LabData(dataset: DatasetArgument.load(dataset), source: dataset, binarizeAt: binarize)
-    let context = LabContext(budget: budget, seed: seed, data: data) { line in processes.say(line) }
+    let processes = try CommandProcesses.start(threads: computing.threads)
+    let labData = try LabData(dataset: DatasetArgument.load(data.dataset), source: data.dataset, binarizeAt: data.binarize)
+    let context = LabContext(budget: budget, seed: seed, data: labData) { line in processes.say(line) }
     let table = try experiment.worker(group: processes.group, context: context)
     if processes.isLeader { try AtomicFile.write(Data(table.csv.utf8), to: URL(fileURLWithPath: path)) }
     try processes.finish()

@@ -95,8 +95,7 @@ struct Normalize: ParsableCommand {
   @Option(help: "Where to write ∂loss/∂β (.npy). Requires --grad-output.")
   var gradShift: String?
 
-  @Option(parsing: .unconditional, help: "Threads for the kernels (default: all processors). Results do not depend on it.")
-  var threads: Int?
+  @OptionGroup var computing: ThreadOptions
 
   @Flag(name: .shortAndLong, help: "Print nothing but errors and warnings.")
   var quiet = false
@@ -113,7 +112,6 @@ struct Normalize: ParsableCommand {
     if mode == .inference && state == nil {
       throw CommandError("--mode inference needs running statistics: pass --state STATE.safetensors")
     }
-    if let threads, threads < 1 { throw CommandError("--threads must be at least 1, got \(threads)") }
     if let momentum, momentum > 0.5, momentum <= 1 {
       printError(
         "warning: --momentum \(momentum) puts that weight on the NEW batch (PyTorch convention); Keras' or Flax's 0.99 is 0.01 here")
@@ -123,7 +121,7 @@ struct Normalize: ParsableCommand {
   func run() throws {
     try CommandProcesses.refuseMPI("normalize", reason: "runs in one process (every process would write the same files)")
     try checkOptions()
-    if let threads { ComputeThreads.count = threads }
+    if let threads = computing.threads { ComputeThreads.count = threads }
     let array = try NPY.read(contentsOf: URL(fileURLWithPath: input))
     switch array.elements {
     case .float32: try normalize(array, as: Float.self)

@@ -36,8 +36,8 @@ struct Train: ParsableCommand {
 
       Example: the paper's MNIST network on Fashion-MNIST, 88% after 10 epochs:
         bn train --epochs 10 --batch-size 60 --optimizer sgd --lr 0.1 \\
-          --schedule cosine --arch linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:10 \\
-          --out mlp.safetensors
+          --schedule cosine --out mlp.safetensors --arch \\
+          linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:100,bn,sigmoid,linear:10
       """
   )
 
@@ -49,8 +49,7 @@ struct Train: ParsableCommand {
     case constant, cosine
   }
 
-  @Option(help: ArgumentHelp(DatasetArgument.help, valueName: "fashion-mnist|DIR"))
-  var dataset = "fashion-mnist"
+  @OptionGroup var data: DatasetOptions
 
   @Option(help: ArgumentHelp("The network (see ARCHITECTURE below).", valueName: "spec"))
   var arch: String
@@ -79,11 +78,8 @@ struct Train: ParsableCommand {
   @Option(help: "Seeds the initial weights, dropout and the shuffles: the same seed gives the same run.")
   var seed: UInt64 = 1
 
-  @Option(help: "Threads for our kernels and BLAS (default: all processors).")
-  var threads: Int?
+  @OptionGroup var computing: ThreadOptions
 
-  @Option(parsing: .unconditional, help: "Binarize pixels: 1 above T (on the 0…1 scale), else 0, as the paper did for MNIST.")
-  var binarize: Float?
 
   @Option(help: "Train on the first N training images only.")
   var limitTrain: Int?
@@ -104,12 +100,10 @@ struct Train: ParsableCommand {
     for (name, value) in [("--epochs", epochs), ("--batch-size", batchSize), ("--report-every", reportEvery)] where value < 1 {
       throw ValidationError("\(name) must be at least 1, got \(value)")
     }
-    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     if let limitTrain, limitTrain < 1 { throw ValidationError("--limit-train must be at least 1, got \(limitTrain)") }
     if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
     if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
     if !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be ≥ 0, got \(weightDecay)") }
-    if let binarize, !(0..<1).contains(binarize) { throw ValidationError("--binarize must be in [0, 1), got \(binarize)") }
     if syncBn && localBn { throw ValidationError("--sync-bn and --local-bn exclude each other") }
   }
 
@@ -128,7 +122,7 @@ struct Train: ParsableCommand {
   }
 
   func run() throws {
-    let processes = try CommandProcesses.start(threads: threads)
+    let processes = try CommandProcesses.start(threads: computing.threads)
     if processes.group.size > 1 && !syncBn && !localBn {
       throw CommandError(
         "this is one of \(processes.group.size) processes (mpirun): pass --sync-bn or --local-bn to share each batch among them")
@@ -147,10 +141,10 @@ struct Train: ParsableCommand {
       throw CommandError("\(out): the directory \(directory) does not exist")
     }
 
-    let data = try DatasetArgument.load(dataset)
-    var train = data.train
-    var test = data.test
-    if let binarize {
+    let images = try DatasetArgument.load(data.dataset)
+    var train = images.train
+    var test = images.test
+    if let binarize = data.binarize {
       train = train.binarized(threshold: binarize)
       test = test.binarized(threshold: binarize)
     }
@@ -161,7 +155,7 @@ struct Train: ParsableCommand {
     do {
       model = try architecture.makeNetwork(sampleShape: sampleShape, using: &generator)
     } catch {
-      throw CommandError("\(error) (samples \(sampleShape) from \(dataset))")
+      throw CommandError("\(error) (samples \(sampleShape) from \(data.dataset))")
     }
     let outputs = try architecture.outputShape(forSampleShape: sampleShape)
     guard outputs.count == 1, outputs[0] >= train.classCount else {
