@@ -62,11 +62,29 @@ func setToZero<Scalar: NetworkScalar>(_ values: inout [Scalar]) {
   values.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
 }
 
-/// Whether no element is NaN or ±∞.
-func allFinite<Scalar: BinaryFloatingPoint>(_ values: [Scalar]) -> Bool {
+/// Whether no element is NaN or ±∞: x·0 is ±0 for every finite x and NaN for the
+/// others, so the sum of x·0 over the array is 0 exactly when every element is finite.
+/// Summed in eight lanes without a branch per element: the training step checks every
+/// gradient this way, and the generic loop it replaces took a third of an MLP step.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func allFinite<Scalar: NetworkScalar>(_ values: [Scalar]) -> Bool {
   values.withUnsafeBufferPointer { buffer in
-    for value in buffer where !value.isFinite { return false }
-    return true
+    guard let base = buffer.baseAddress else { return true }
+    // This is safe: every load reads eight values inside the buffer.
+    let raw = UnsafeRawPointer(base)
+    var lanes = SIMD8<Scalar>()
+    var index = 0
+    while index + 8 <= buffer.count {
+      lanes += raw.loadUnaligned(fromByteOffset: index * MemoryLayout<Scalar>.stride, as: SIMD8<Scalar>.self) * 0
+      index += 8
+    }
+    var tail: Scalar = 0
+    while index < buffer.count {
+      tail += buffer[index] * 0
+      index += 1
+    }
+    return lanes.sum() + tail == 0
   }
 }
 
