@@ -1,14 +1,6 @@
 import Dispatch
 import Synchronization
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Musl)
-  import Musl
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The threads behind ``parallelFor(_:costPerItem:minimumParallelWork:_:)``: workers
 /// started once and kept, so a parallel loop costs a handoff of a microsecond or two
 /// (`benchmarks/RESULTS.md`) instead of waking
@@ -16,9 +8,8 @@ import Synchronization
 /// kernel).
 ///
 /// A job has parts 0..<parts; the calling thread runs part 0 and worker i runs part i.
-/// Workers wait for the next job by spinning briefly (jobs of one forward or backward
-/// pass follow each other closely), then yielding the processor, then sleeping on a
-/// semaphore. One job runs at a time: a call made while another is in flight (from
+/// Workers wait for the next job by spinning for up to ``spinBeforeSleeping`` (jobs of
+/// one training step follow each other closely), then sleeping on a semaphore. One job runs at a time: a call made while another is in flight (from
 /// another thread, or nested inside a part) runs all its parts itself.
 @usableFromInline
 final class WorkerPool: @unchecked Sendable {
@@ -100,17 +91,24 @@ final class WorkerPool: @unchecked Sendable {
     job?(index)
   }
 
-  /// Spins, then yields, then sleeps until `generation` moves past `seen`; returns it.
+  /// How long a worker waits for the next job by spinning before it sleeps: long enough
+  /// to bridge the serial stretches of a training step (a shorter 50–200 µs made a
+  /// batch-60 MLP step at 2 threads as slow as at 1), short enough that an idle process
+  /// sleeps within a millisecond. Spinning rather than yielding: the yields were 200
+  /// system calls a step (`benchmarks/RESULTS.md`).
+  static let spinBeforeSleeping = Duration.milliseconds(1)
+
+  /// Spins, then sleeps until `generation` moves past `seen`; returns it.
   private func waitForJob(after seen: Int, worker: Worker) -> Int {
-    var spins = 0
+    let clock = ContinuousClock()
     while true {
-      let current = generation.load(ordering: .acquiring)
-      if current != seen { return current }
-      spins += 1
-      if spins < 2_000 { continue }
-      if spins < 4_000 {
-        sched_yield()
-        continue
+      let deadline = clock.now.advanced(by: Self.spinBeforeSleeping)
+      var spins = 0
+      while true {
+        let current = generation.load(ordering: .acquiring)
+        if current != seen { return current }
+        spins &+= 1
+        if spins % 64 == 0, clock.now >= deadline { break }
       }
       worker.sleeping.store(true, ordering: .sequentiallyConsistent)
       if generation.load(ordering: .sequentiallyConsistent) == seen {
@@ -118,7 +116,6 @@ final class WorkerPool: @unchecked Sendable {
       } else if !worker.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
         worker.wakeUp.wait()  // a submitter already flipped the flag and signals: take it
       }
-      spins = 0
     }
   }
 }
