@@ -13,18 +13,20 @@
 /// (blocks run in parallel); backward unfolds the saved input again instead of keeping
 /// N of them (see Kernels/Convolution.swift).
 public struct Conv2d<Scalar: NetworkScalar>: Layer {
+  /// W and b with their gradients.
+  private var state: WeightAndBias<Scalar>
   /// W, [out, in, kh, kw] (PyTorch's `weight`).
-  public private(set) var weight: Tensor<Scalar>
+  public var weight: Tensor<Scalar> { state.weight }
   /// b, [out] (PyTorch's `bias`), or nil for a layer without bias.
-  public private(set) var bias: Tensor<Scalar>?
+  public var bias: Tensor<Scalar>? { state.bias }
   /// The step between windows, in both directions.
   public let stride: Int
   /// The zeros added on every side of each image.
   public let padding: Int
   /// ∂L/∂W, accumulated by backward.
-  public private(set) var weightGradient: Tensor<Scalar>
+  public var weightGradient: Tensor<Scalar> { state.weightGradient }
   /// ∂L/∂b, accumulated by backward.
-  public private(set) var biasGradient: Tensor<Scalar>?
+  public var biasGradient: Tensor<Scalar>? { state.biasGradient }
   /// The input of the last training-mode forward call.
   private var savedInput: Tensor<Scalar>?
   /// Column matrices and partial gradients, one slot per block of samples, reused by
@@ -61,13 +63,9 @@ public struct Conv2d<Scalar: NetworkScalar>: Layer {
     guard padding >= 0 else {
       throw NetworkError.invalidParameter(layer: "Conv2d", name: "padding", value: Double(padding), allowed: "≥ 0")
     }
-    try checkWeightAndBias(weight, bias, rank: 4, layer: "Conv2d", weightLayout: "[out, in, kh, kw]")
-    self.weight = weight
-    self.bias = bias
+    state = try WeightAndBias(weight: weight, bias: bias, rank: 4, layer: "Conv2d", weightLayout: "[out, in, kh, kw]")
     self.stride = stride
     self.padding = padding
-    self.weightGradient = Tensor(zeros: weight.shape)
-    self.biasGradient = bias.map { Tensor(zeros: $0.shape) }
   }
 
   /// The channels of the input.
@@ -139,30 +137,25 @@ public struct Conv2d<Scalar: NetworkScalar>: Layer {
     convolutionBackward(
       input: input.scalars, gradOutput: gradOutput.scalars, weight: weight.scalars, geometry: geometry,
       batch: batch, outputChannels: outputChannels, workspace: &workspace,
-      weightGradient: &weightGradient.scalars, biasGradient: &biasGradient, gradInput: &gradInput)
+      weightGradient: &state.weightGradient.scalars, biasGradient: &state.biasGradient, gradInput: &gradInput)
     return gradInput.map { Tensor(shape: input.shape, scalars: $0) }
   }
 
-  public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
-  public var parameters: [Tensor<Scalar>] { [weight] + (bias.map { [$0] } ?? []) }
-  public var gradients: [Tensor<Scalar>] { [weightGradient] + (biasGradient.map { [$0] } ?? []) }
+  public var parameterNames: [String] { state.names }
+  public var parameters: [Tensor<Scalar>] { state.tensors }
+  public var gradients: [Tensor<Scalar>] { state.gradients }
 
   public mutating func updateParameters(
     _ body: (_ index: Int, _ parameter: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void
   ) {
-    body(0, &weight, weightGradient)
-    if bias != nil { body(1, &bias!, biasGradient!) }
+    state.update(body)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func updateGradients(_ body: (_ index: Int, _ gradient: inout Tensor<Scalar>) -> Void) {
-    body(0, &weightGradient)
-    if biasGradient != nil { body(1, &biasGradient!) }
+    state.updateGradients(body)
   }
 
-  public mutating func zeroGradients() {
-    weightGradient.setToZero()
-    biasGradient?.setToZero()
-  }
+  public mutating func zeroGradients() { state.zeroGradients() }
 }

@@ -7,14 +7,16 @@
 /// to [N, in] implicitly, and its gradient comes back in the input's shape. All three
 /// products are one BLAS call each.
 public struct Linear<Scalar: NetworkScalar>: Layer {
+  /// W and b with their gradients.
+  private var state: WeightAndBias<Scalar>
   /// W, [out, in] (PyTorch's `weight`).
-  public private(set) var weight: Tensor<Scalar>
+  public var weight: Tensor<Scalar> { state.weight }
   /// b, [out] (PyTorch's `bias`), or nil for a layer without bias.
-  public private(set) var bias: Tensor<Scalar>?
+  public var bias: Tensor<Scalar>? { state.bias }
   /// ∂L/∂W, accumulated by backward.
-  public private(set) var weightGradient: Tensor<Scalar>
+  public var weightGradient: Tensor<Scalar> { state.weightGradient }
   /// ∂L/∂b, accumulated by backward.
-  public private(set) var biasGradient: Tensor<Scalar>?
+  public var biasGradient: Tensor<Scalar>? { state.biasGradient }
   /// The input of the last training-mode forward call.
   private var savedInput: Tensor<Scalar>?
 
@@ -37,11 +39,7 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
   /// A layer with the given weight [out, in] and bias [out].
   /// - Throws: ``NetworkError/shapeMismatch(layer:expected:actual:)`` for other shapes.
   public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>?) throws {
-    try checkWeightAndBias(weight, bias, rank: 2, layer: "Linear", weightLayout: "[out, in]")
-    self.weight = weight
-    self.bias = bias
-    self.weightGradient = Tensor(zeros: weight.shape)
-    self.biasGradient = bias.map { Tensor(zeros: $0.shape) }
+    state = try WeightAndBias(weight: weight, bias: bias, rank: 2, layer: "Linear", weightLayout: "[out, in]")
   }
 
   /// in, the features of one sample.
@@ -101,9 +99,9 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
     // ∂L/∂W [out, in] += (∂L/∂y)ᵀ [out, N] · x [N, in]
     Scalar.gemm(
       transposeA: true, m: outputFeatures, n: inputFeatures, k: batch, a: gradOutput.scalars, b: input.scalars,
-      beta: 1, c: &weightGradient.scalars)
-    if biasGradient != nil {
-      addColumnSums(of: gradOutput.scalars, rows: batch, columns: outputFeatures, into: &biasGradient!.scalars)
+      beta: 1, c: &state.weightGradient.scalars)
+    if state.biasGradient != nil {
+      addColumnSums(of: gradOutput.scalars, rows: batch, columns: outputFeatures, into: &state.biasGradient!.scalars)
     }
     guard computingInputGradient else { return nil }
     // ∂L/∂x [N, in] = ∂L/∂y [N, out] · W [out, in]
@@ -113,43 +111,21 @@ public struct Linear<Scalar: NetworkScalar>: Layer {
     return Tensor(shape: input.shape, scalars: gradInput)
   }
 
-  public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
-  public var parameters: [Tensor<Scalar>] { [weight] + (bias.map { [$0] } ?? []) }
-  public var gradients: [Tensor<Scalar>] { [weightGradient] + (biasGradient.map { [$0] } ?? []) }
+  public var parameterNames: [String] { state.names }
+  public var parameters: [Tensor<Scalar>] { state.tensors }
+  public var gradients: [Tensor<Scalar>] { state.gradients }
 
   public mutating func updateParameters(
     _ body: (_ index: Int, _ parameter: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void
   ) {
-    body(0, &weight, weightGradient)
-    if bias != nil { body(1, &bias!, biasGradient!) }
+    state.update(body)
   }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func updateGradients(_ body: (_ index: Int, _ gradient: inout Tensor<Scalar>) -> Void) {
-    body(0, &weightGradient)
-    if biasGradient != nil { body(1, &biasGradient!) }
+    state.updateGradients(body)
   }
 
-  public mutating func zeroGradients() {
-    weightGradient.setToZero()
-    biasGradient?.setToZero()
-  }
-}
-
-/// Checks the parameters of a layer whose weight has the output channels first
-/// ([out, in] or [out, in, kh, kw]) and whose optional bias is [out].
-/// - Throws: ``NetworkError/shapeMismatch(layer:expected:actual:)`` naming `layer` and
-///   the shape `weightLayout` describes.
-func checkWeightAndBias<Scalar: NetworkScalar>(
-  _ weight: Tensor<Scalar>, _ bias: Tensor<Scalar>?, rank: Int, layer: String, weightLayout: String
-) throws {
-  guard weight.shape.count == rank, weight.shape.allSatisfy({ $0 > 0 }) else {
-    throw NetworkError.shapeMismatch(layer: layer, expected: "a weight \(weightLayout)", actual: weight.shape)
-  }
-  if let bias {
-    guard bias.shape == [weight.shape[0]] else {
-      throw NetworkError.shapeMismatch(layer: layer, expected: "a bias [\(weight.shape[0])]", actual: bias.shape)
-    }
-  }
+  public mutating func zeroGradients() { state.zeroGradients() }
 }
