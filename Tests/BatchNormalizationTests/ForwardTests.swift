@@ -132,6 +132,32 @@ let forwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
     }
   }
 
+  /// Fewer than eight channels-last channels are normalized a period of lcm(C, 8) values
+  /// at a time, the last rows one by one: every element must equal the same batch
+  /// normalized channels-first (plane by plane), bit for bit, with and without the fused
+  /// ReLU, for row counts that end inside and at the end of a period.
+  @Test(arguments: 1...7)
+  func fewChannelsLastMatchTheirChannelsFirstTranspose(channels: Int) throws {
+    for relu in [false, true] {
+      for rows in [1, 7, 8, 9, 57, 200] {
+        var generator = SplitMix64(seed: UInt64(channels * 1000 + rows))
+        let last: [Float] = generator.gaussians(rows * channels)
+        let first = (0..<channels).flatMap { channel in (0..<rows).map { last[$0 * channels + channel] } }
+        var layer = try BatchNorm<Float>(channels: channels, configuration: .init(activation: relu ? .relu : .none))
+        layer.scale = (0..<channels).map { Float($0) * 0.5 - 0.75 }
+        layer.shift = (0..<channels).map { Float($0) * -0.25 + 0.125 }
+        layer.runningStatistics = RunningStatistics(
+          mean: (0..<channels).map { Float($0) * 0.3 - 0.4 }, variance: (0..<channels).map { Float($0) + 0.7 })
+        let (lastOutput, _) = try layer.forward(
+          last, shape: BatchNormShape(batch: 1, channels: channels, spatial: rows, layout: .channelsLast), mode: .inference)
+        let (firstOutput, _) = try layer.forward(
+          first, shape: BatchNormShape(batch: 1, channels: channels, spatial: rows), mode: .inference)
+        let transposed = (0..<rows).flatMap { row in (0..<channels).map { firstOutput[$0 * rows + row] } }
+        #expect(bitDifferences(lastOutput[...], transposed) == 0, "C = \(channels), \(rows) rows, relu \(relu)")
+      }
+    }
+  }
+
   /// A channels-last batch beyond 32 MiB is written one run of rows per work item with
   /// streaming stores: 8 channels (the column wraps at every vector), 13 (rows at every
   /// alignment) and 64. Every stretch of 40 samples must equal those samples normalized

@@ -69,6 +69,7 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
       }
     case .channelsLast:
       let channels = shape.channels
+      if channels < 8 { return fewChannels(relu: relu) }
       guard Streams.isOn else {
         parallelFor(shape.valuesPerChannel, costPerItem: channels) { rows in
           for row in rows { self.row(row * channels, relu: relu) }
@@ -98,6 +99,40 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
       }
       bn_stream_fence()
     }
+  }
+
+  /// Channels-last with C < 8, where a vector holds more than one row: the coefficients
+  /// repeated over a period of P = lcm(C, 8) values, so that every P consecutive elements
+  /// from a multiple of P meet the same P/8 coefficient vectors; the rows after the last
+  /// whole period one at a time. The same arithmetic per element as ``row(_:relu:)``.
+  private func fewChannels<ReLU: KernelSwitch>(relu: ReLU.Type) {
+    let channels = shape.channels
+    var period = 8
+    while period % channels != 0 { period += 8 }
+    let periods = shape.elementCount / period
+    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 3 * period) { pattern in
+      // This is safe: the pattern holds 3·P values, each period's loads and stores stay
+      // inside its P elements, and P·periods ≤ N·C.
+      let center = pattern.baseAddress!, scale = center + period, shift = center + 2 * period
+      for index in 0..<period {
+        (center[index], scale[index], shift[index]) =
+          (self.center[index % channels], self.scale[index % channels], self.shift[index % channels])
+      }
+      let (source, destination) = (source, destination)
+      parallelFor(periods, costPerItem: period) { range in
+        for start in stride(from: range.lowerBound * period, to: range.upperBound * period, by: period) {
+          var offset = 0
+          while offset < period {
+            var value = (source.loadVector(at: start + offset) - center.loadVector(at: offset))
+              * scale.loadVector(at: offset) + shift.loadVector(at: offset)
+            if ReLU.isOn { value.replace(with: 0, where: value .<= 0) }
+            destination.storeVector(value, at: start + offset)
+            offset += 8
+          }
+        }
+      }
+    }
+    for row in periods * period / channels..<shape.valuesPerChannel { self.row(row * channels, relu: relu) }
   }
 
   /// One row of C channels at `offset`, with per-channel coefficient vectors.
