@@ -37,9 +37,9 @@ import time
 import torch
 
 STANDARD_SHAPES = [
-    "64x100", "3136x256", "128x2048", "2x8192",
-    "1x256x56x56", "32x64x56x56", "64x256x14x14", "8x32x224x224",
-    "nhwc:1x56x56x256", "nhwc:32x56x56x64", "nhwc:64x14x14x256", "nhwc:8x224x224x32",
+    "64x100", "3136x256", "128x2048", "2x8192", "8192x3", "1024x37", "256x1000",
+    "1x256x56x56", "32x64x56x56", "64x256x14x14", "8x32x224x224", "16x3x64x64",
+    "nhwc:1x56x56x256", "nhwc:32x56x56x64", "nhwc:64x14x14x256", "nhwc:8x224x224x32", "nhwc:16x64x64x3",
 ]
 OPERATIONS = ["inference-forward", "training-forward", "backward", "frozen-backward"]
 

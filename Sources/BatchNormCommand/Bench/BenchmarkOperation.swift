@@ -35,10 +35,12 @@ struct BenchmarkShape: CustomStringConvertible {
   }
 
   /// The shapes: (N, C) rows, then image tensors in both layouts. Channels-last
-  /// dimensions are given in memory order (N, H, W, C).
+  /// dimensions are given in memory order (N, H, W, C). The last rows and images have
+  /// channel counts that are not a multiple of the vector width (3, 37, 1000), and many
+  /// rows of few channels.
   static let standard: [BenchmarkShape] = {
-    let rows: [[Int]] = [[64, 100], [3136, 256], [128, 2048], [2, 8192]]
-    let images: [[Int]] = [[1, 256, 56, 56], [32, 64, 56, 56], [64, 256, 14, 14], [8, 32, 224, 224]]
+    let rows: [[Int]] = [[64, 100], [3136, 256], [128, 2048], [2, 8192], [8192, 3], [1024, 37], [256, 1000]]
+    let images: [[Int]] = [[1, 256, 56, 56], [32, 64, 56, 56], [64, 256, 14, 14], [8, 32, 224, 224], [16, 3, 64, 64]]
     return rows.map { BenchmarkShape(dimensions: $0, layout: .channelsFirst) }
       + images.map { BenchmarkShape(dimensions: $0, layout: .channelsFirst) }
       + images.map { BenchmarkShape(dimensions: [$0[0], $0[2], $0[3], $0[1]], layout: .channelsLast) }
