@@ -90,15 +90,25 @@ func allFinite<Scalar: NetworkScalar>(_ values: [Scalar]) -> Bool {
 
 /// The rows of a row-major matrix (`rowSize` values each) at `indices`, in that order,
 /// in a new array: a batch gathered from a data set's samples.
+/// Specialized for the index collections the training loops pass: unspecialized, the
+/// generic iteration instantiated type metadata on every row.
 /// - Precondition: every index addresses a whole row of `source`.
-func gatherRows<Scalar>(_ source: [Scalar], rowSize: Int, at indices: some Collection<Int>) -> [Scalar] {
+@_specialize(where Scalar == Float, Indices == ArraySlice<Int>)
+@_specialize(where Scalar == Float, Indices == Range<Int>)
+@_specialize(where Scalar == Float, Indices == [Int])
+@_specialize(where Scalar == Double, Indices == ArraySlice<Int>)
+@_specialize(where Scalar == Double, Indices == Range<Int>)
+@_specialize(where Scalar == Double, Indices == [Int])
+func gatherRows<Scalar, Indices: Collection<Int>>(_ source: [Scalar], rowSize: Int, at indices: Indices) -> [Scalar] {
   [Scalar](unsafeUninitializedCapacity: indices.count * rowSize) { batch, initializedCount in
     source.withUnsafeBufferPointer { source in
-      for (position, index) in indices.enumerated() {
+      var position = 0
+      for index in indices {
         // Slicing checks the row's bounds.
         let row = UnsafeBufferPointer(rebasing: source[(index * rowSize)..<((index + 1) * rowSize)])
         _ = UnsafeMutableBufferPointer(rebasing: batch[(position * rowSize)..<((position + 1) * rowSize)])
           .initialize(fromContentsOf: row)
+        position += 1
       }
     }
     initializedCount = indices.count * rowSize

@@ -35,7 +35,10 @@ public struct LabeledSamples<Scalar: NetworkScalar>: Sendable {
   /// The samples at `indices`, in that order, as one batch [indices.count, …sampleShape],
   /// and their labels.
   /// - Precondition: every index is in 0..<count.
-  public func gather(_ indices: some Collection<Int>) -> (samples: Tensor<Scalar>, labels: [Int]) {
+  @_specialize(where Scalar == Float, Indices == ArraySlice<Int>)
+  @_specialize(where Scalar == Float, Indices == Range<Int>)
+  @_specialize(where Scalar == Float, Indices == [Int])
+  public func gather<Indices: Collection<Int>>(_ indices: Indices) -> (samples: Tensor<Scalar>, labels: [Int]) {
     let scalars = gatherRows(samples.scalars, rowSize: sampleSize, at: indices)
     return (Tensor(shape: [indices.count] + sampleShape, scalars: scalars), indices.map { labels[$0] })
   }
