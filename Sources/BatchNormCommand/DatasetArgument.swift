@@ -18,15 +18,28 @@ enum DatasetArgument {
 
   /// The training and test sets of `argument`; a missing data set says how to get it.
   static func load(_ argument: String) throws -> MNISTFormatDataset {
+    try reading(argument, fashionMNIST: MNISTFormatDataset.fashionMNIST, directory: MNISTFormatDataset.load(directory:))
+  }
+
+  /// The test set of `argument` alone (the training images are not read).
+  static func loadTestSet(_ argument: String) throws -> LabeledImages {
+    try reading(
+      argument, fashionMNIST: MNISTFormatDataset.fashionMNISTTestSet, directory: MNISTFormatDataset.loadTestSet(directory:))
+  }
+
+  /// Runs the reader that `argument` names, with the command's errors.
+  private static func reading<Result>(
+    _ argument: String, fashionMNIST: () throws -> Result, directory read: (URL) throws -> Result
+  ) throws -> Result {
     do {
-      if argument == "fashion-mnist" { return try MNISTFormatDataset.fashionMNIST() }
+      if argument == "fashion-mnist" { return try fashionMNIST() }
       let directory = URL(fileURLWithPath: argument)
       guard FileManager.default.fileExists(atPath: directory.path) else {
         throw CommandError(
           "\(argument): no such directory; for Fashion-MNIST use --dataset fashion-mnist after `sudo apt-get install dataset-fashion-mnist`"
         )
       }
-      return try MNISTFormatDataset.load(directory: directory)
+      return try read(directory)
     } catch let error as CommandError {
       throw error
     } catch {

@@ -46,7 +46,7 @@ struct Evaluate: ParsableCommand {
     } catch {
       throw CommandError("\(error)")
     }
-    var test = try DatasetArgument.load(data.dataset).test
+    var test = try DatasetArgument.loadTestSet(data.dataset)
     if let binarize = data.binarize { test = test.binarized(threshold: binarize) }
 
     // A file from PyTorch has no sample shape: take the data's, in the form the architecture wants.

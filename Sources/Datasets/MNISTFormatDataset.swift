@@ -31,6 +31,18 @@ public struct MNISTFormatDataset: Sendable {
 
   /// Fashion-MNIST from `directory`, where `dataset-fashion-mnist` would have installed it.
   static func fashionMNIST(directory: URL) throws(FileFormatError) -> MNISTFormatDataset {
+    try checkFashionMNISTInstalled(directory)
+    return try load(directory: directory)
+  }
+
+  /// Fashion-MNIST's test set alone (``loadTestSet(directory:)``).
+  public static func fashionMNISTTestSet() throws(FileFormatError) -> LabeledImages {
+    try checkFashionMNISTInstalled(fashionMNISTDirectory)
+    return try loadTestSet(directory: fashionMNISTDirectory)
+  }
+
+  /// Throws, saying how to install it, unless Fashion-MNIST is in `directory`.
+  private static func checkFashionMNISTInstalled(_ directory: URL) throws(FileFormatError) {
     guard FileManager.default.fileExists(atPath: directory.path) else {
       throw FileFormatError(
         file: directory.path,
@@ -38,7 +50,6 @@ public struct MNISTFormatDataset: Sendable {
           "Fashion-MNIST is not installed: run `sudo apt-get install dataset-fashion-mnist`, or pass --dataset DIR with any MNIST-format directory"
       )
     }
-    return try load(directory: directory)
   }
 
   /// Reads the training and test sets from `directory`.
@@ -48,16 +59,10 @@ public struct MNISTFormatDataset: Sendable {
   /// test label is one of the training set's classes. The class count is 10, or the largest
   /// training label plus one when that is more. Errors name the file.
   public static func load(directory: URL) throws(FileFormatError) -> MNISTFormatDataset {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
-      throw FileFormatError(file: directory.path, problem: "no such directory")
-    }
-    guard isDirectory.boolValue else {
-      throw FileFormatError(file: directory.path, problem: "not a directory: expected one with MNIST-format IDX files")
-    }
+    try checkDirectory(directory)
     let train = try Split(directory: directory, prefix: "train")
     let test = try Split(directory: directory, prefix: "t10k")
-    let classCount = max(10, Int(train.labels.values.max() ?? 0) + 1)
+    let classCount = try test.classCount(trainingLabels: train.labels)
     guard (test.height, test.width) == (train.height, train.width) else {
       throw FileFormatError(
         file: test.imagesFile,
@@ -65,13 +70,34 @@ public struct MNISTFormatDataset: Sendable {
           "the test images are \(test.height) × \(test.width) but the training images are \(train.height) × \(train.width)"
       )
     }
-    if let label = test.labels.values.first(where: { Int($0) >= classCount }) {
-      throw FileFormatError(
-        file: test.labelsFile,
-        problem: "label \(label) is not one of the training set's \(classCount) classes 0…\(classCount - 1)")
-    }
     return MNISTFormatDataset(
       train: train.labeledImages(classCount: classCount), test: test.labeledImages(classCount: classCount))
+  }
+
+  /// The test set of `directory` alone, checked as ``load(directory:)`` checks it, for a
+  /// caller that only evaluates: the training labels are read for the class count, the
+  /// training images are not (so their size is not compared with the test images').
+  public static func loadTestSet(directory: URL) throws(FileFormatError) -> LabeledImages {
+    try checkDirectory(directory)
+    let trainingLabelsURL = try Split.file(named: "train-labels-idx1-ubyte", in: directory)
+    let trainingLabels = try IDX.read(contentsOf: trainingLabelsURL)
+    guard trainingLabels.dimensions.count == 1 else {
+      throw FileFormatError(
+        file: trainingLabelsURL.path, problem: "labels must have 1 dimension [count], not \(trainingLabels.dimensions)")
+    }
+    let test = try Split(directory: directory, prefix: "t10k")
+    return test.labeledImages(classCount: try test.classCount(trainingLabels: trainingLabels))
+  }
+
+  /// Throws unless `directory` is a directory.
+  private static func checkDirectory(_ directory: URL) throws(FileFormatError) {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
+      throw FileFormatError(file: directory.path, problem: "no such directory")
+    }
+    guard isDirectory.boolValue else {
+      throw FileFormatError(file: directory.path, problem: "not a directory: expected one with MNIST-format IDX files")
+    }
   }
 }
 
@@ -108,6 +134,17 @@ extension MNISTFormatDataset {
             "\(labels.dimensions[0]) labels but \(imagesURL.lastPathComponent) holds \(images.dimensions[0]) images"
         )
       }
+    }
+
+    /// The class count, 10 or the largest training label plus one, after checking that
+    /// every label of this (test) split is one of those classes.
+    func classCount(trainingLabels: IDX) throws(FileFormatError) -> Int {
+      let classCount = max(10, Int(trainingLabels.values.max() ?? 0) + 1)
+      if let label = labels.values.first(where: { Int($0) >= classCount }) {
+        throw FileFormatError(
+          file: labelsFile, problem: "label \(label) is not one of the training set's \(classCount) classes 0…\(classCount - 1)")
+      }
+      return classCount
     }
 
     /// `LabeledImages` with pixels scaled to 0…1.

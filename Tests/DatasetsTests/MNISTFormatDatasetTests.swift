@@ -73,6 +73,28 @@ struct MNISTFormatDatasetTests {
     #expect(dataset.train.classCount == 10 && dataset.test.classCount == 10)
   }
 
+  @Test("The test set alone equals the full load's, without the training images")
+  func testSetAlone() throws {
+    let many = SplitFiles(prefix: "train", height: 4, width: 3, labels: [3, 11, 4], compressed: true)
+    let test = SplitFiles(prefix: "t10k", height: 4, width: 3, labels: [9, 2, 10])
+    try withTemporaryDirectory { directory in
+      try many.write(to: directory)
+      try test.write(to: directory)
+      let alone = try MNISTFormatDataset.loadTestSet(directory: directory)
+      let full = try MNISTFormatDataset.load(directory: directory).test
+      #expect(alone.images == full.images && alone.labels == full.labels)
+      #expect(alone.classCount == 12 && full.classCount == 12)
+      // The training images are not read: without them the test set still loads.
+      try FileManager.default.removeItem(at: directory.appendingPathComponent("train-images-idx3-ubyte.gz"))
+      #expect(try MNISTFormatDataset.loadTestSet(directory: directory).labels == [9, 2, 10])
+      // A test label outside the training classes is still an error naming the file.
+      try SplitFiles(prefix: "t10k", height: 4, width: 3, labels: [12]).write(to: directory)
+      let error = #expect(throws: FileFormatError.self) { try MNISTFormatDataset.loadTestSet(directory: directory) }
+      #expect(error?.file.hasSuffix("t10k-labels-idx1-ubyte") == true)
+      #expect(error?.problem.contains("label 12 is not one of the training set's 12 classes") == true, "\(String(describing: error))")
+    }
+  }
+
   @Test("Labels above 9 raise the class count to the largest training label plus one")
   func moreClasses() throws {
     var train = Self.train
