@@ -1,7 +1,9 @@
 import Foundation
 
 /// A table of numbers with named columns: an experiment's raw results, written as CSV
-/// next to the report so every plotted number can be checked.
+/// next to the report so every plotted number can be checked. Rows are written column by
+/// column (``append(_:)``) and read by column (``column(_:)``), so a value always stays
+/// with its column, whatever order the columns are declared in.
 public struct DataTable: Sendable, Equatable {
   /// The file name without extension, e.g. `bessel_monte_carlo`.
   public let name: String
@@ -46,10 +48,42 @@ public struct DataTable: Sendable, Equatable {
     return table
   }
 
-  /// Appends one row; its length must equal the column count.
-  public mutating func append(_ row: [Double]) {
-    precondition(row.count == columns.count, "row of \(row.count) values for \(columns.count) columns")
-    rows.append(row)
+  /// Appends one row, given column by column: `["m": 2, "trials": 1000, …]`.
+  /// - Precondition: every column of the table appears exactly once.
+  public mutating func append(_ values: KeyValuePairs<String, Double>) {
+    append(values.map { (column: $0.key, value: $0.value) })
+  }
+
+  /// A row given column by column, for rows whose columns are computed.
+  public typealias Row = [(column: String, value: Double)]
+
+  /// Appends one row, given column by column.
+  /// - Precondition: every column of the table appears exactly once.
+  public mutating func append(_ values: Row) {
+    var row = [Double?](repeating: nil, count: columns.count)
+    for (column, value) in values {
+      guard let index = columns.firstIndex(of: column) else { preconditionFailure("no column \(column) in \(name)") }
+      precondition(row[index] == nil, "column \(column) of \(name) given twice")
+      row[index] = value
+    }
+    if let missing = row.indices.first(where: { row[$0] == nil }) {
+      preconditionFailure("row of \(name) without column \(columns[missing])")
+    }
+    rows.append(row.map { $0! })
+  }
+
+  /// The rows for which `predicate` holds, as a table with the same name and columns.
+  /// `predicate` reads a row's values by column name: `table.filter { $0("batch_norm") == 1 }`.
+  public func filter(_ predicate: (_ value: (_ column: String) -> Double) -> Bool) -> DataTable {
+    let indices = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+    var table = self
+    table.rows = rows.filter { row in
+      predicate { column in
+        guard let index = indices[column] else { preconditionFailure("no column \(column) in \(name)") }
+        return row[index]
+      }
+    }
+    return table
   }
 
   /// The values of column `name`.

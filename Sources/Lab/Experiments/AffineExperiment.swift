@@ -177,25 +177,45 @@ public struct AffineExperiment: Experiment {
     for run in runs {
       let flag = run.affine ? 1.0 : 0.0
       let seed = Double(run.seedIndex)
-      summary.append([flag, seed, run.training.diverged ? 1 : 0, run.testAccuracy])
+      summary.append([
+        "affine": flag,
+        "seed_index": seed,
+        "diverged": run.training.diverged ? 1 : 0,
+        "final_test_accuracy": run.testAccuracy,
+      ])
       for index in run.training.steps.indices {
         curves.append([
-          flag, seed, Double(run.training.steps[index]), run.training.testAccuracy[index],
-          run.training.trainingLoss[index],
+          "affine": flag,
+          "seed_index": seed,
+          "step": Double(run.training.steps[index]),
+          "test_accuracy": run.training.testAccuracy[index],
+          "training_loss": run.training.trainingLoss[index],
         ])
       }
       if run.affine {
         for (layer, values) in run.parameters.enumerated() {
           for unit in values.gamma.indices {
             parameters.append([
-              seed, Double(layer + 1), Double(unit), values.gamma[unit], values.beta[unit], values.runningMean[unit],
-              values.runningStd[unit],
+              "seed_index": seed,
+              "layer": Double(layer + 1),
+              "unit": Double(unit),
+              "gamma": values.gamma[unit],
+              "beta": values.beta[unit],
+              "running_mean": values.runningMean[unit],
+              "running_std": values.runningStd[unit],
             ])
           }
         }
       }
       for (layer, input) in run.inputs.enumerated() {
-        inputs.append([flag, seed, Double(layer + 1), input.unitStd, input.unitMeanAbs, input.fractionBeyondLinear])
+        inputs.append([
+          "affine": flag,
+          "seed_index": seed,
+          "layer": Double(layer + 1),
+          "unit_std": input.unitStd,
+          "unit_mean_abs": input.unitMeanAbs,
+          "fraction_beyond_linear": input.fractionBeyondLinear,
+        ])
       }
     }
     return [summary, curves, parameters, inputs]

@@ -48,8 +48,10 @@ public struct BesselExperiment: Experiment {
       let biased = Self.meanAndInterval(row.biased.map { $0 / variance })
       let unbiased = Self.meanAndInterval(row.biased.map { $0 / variance * Double(m) / Double(m - 1) })
       table.append([
-        Double(m), Double(trials), Double(m - 1) / Double(m), biased.mean, biased.low, biased.high, unbiased.mean,
-        unbiased.low, unbiased.high, Double(row.violations), row.smallestGap,
+        "m": Double(m), "trials": Double(trials), "expected_biased_ratio": Double(m - 1) / Double(m),
+        "biased_ratio": biased.mean, "biased_ci_low": biased.low, "biased_ci_high": biased.high,
+        "unbiased_ratio": unbiased.mean, "unbiased_ci_low": unbiased.low, "unbiased_ci_high": unbiased.high,
+        "violations": Double(row.violations), "smallest_gap": row.smallestGap,
       ])
     }
     var verdict = Self.verdict(table)
@@ -229,8 +231,12 @@ extension BesselExperiment {
           let running = copies.firstLayerVariance(policy)
           return zip(running, population).map { Double($0) / $1 }.reduce(0, +) / Double(population.count)
         }
+        let run: DataTable.Row = [
+          ("m", Double(m)), ("seed", Double(seed)), ("steps", Double(outcome.steps)), ("diverged", outcome.diverged ? 1 : 0),
+        ]
         table.append(
-          [Double(m), Double(seed), Double(outcome.steps), outcome.diverged ? 1 : 0] + accuracies + [ratio(0), ratio(1)])
+          run + Array(zip(networkMethods.map(\.column), accuracies))
+            + [("variance_ratio_running_unbiased", ratio(0)), ("variance_ratio_running_biased", ratio(1))])
       }
     }
     let configuration = [

@@ -200,22 +200,41 @@ public struct ConvergenceExperiment: Experiment {
       let flag = run.withBatchNorm ? 1.0 : 0.0
       let first = run.percentiles.first
       let last = run.percentiles.last
-      var row: [Double] = [flag, run.rate, Double(run.seedIndex)]
-      row.append(run.rate == sharedRate ? 1 : 0)
-      row.append(run.rate == bestRates[run.withBatchNorm ? 1 : 0] ? 1 : 0)
-      row.append(run.training.diverged ? 1 : 0)
-      row += [run.validationAccuracy, run.testAccuracy]
-      for target in targets { row.append(run.training.stepsToReach(target).map(Double.init) ?? .nan) }
-      let ends: [Double] = [first?.p50 ?? .nan, last?.p50 ?? .nan, first?.width ?? .nan, last?.width ?? .nan]
-      summary.append(row + ends)
+      var row: DataTable.Row = [
+        ("with_bn", flag), ("learning_rate", run.rate), ("seed_index", Double(run.seedIndex)),
+        ("is_shared_rate", run.rate == sharedRate ? 1 : 0),
+        ("is_own_best_rate", run.rate == bestRates[run.withBatchNorm ? 1 : 0] ? 1 : 0),
+        ("diverged", run.training.diverged ? 1 : 0), ("validation_accuracy", run.validationAccuracy),
+        ("final_test_accuracy", run.testAccuracy),
+      ]
+      for target in targets {
+        row.append(("steps_to_\(Int((target * 100).rounded()))pct", run.training.stepsToReach(target).map(Double.init) ?? .nan))
+      }
+      row += [
+        ("sigmoid_p50_start", first?.p50 ?? .nan), ("sigmoid_p50_end", last?.p50 ?? .nan),
+        ("sigmoid_width_start", first?.width ?? .nan), ("sigmoid_width_end", last?.width ?? .nan),
+      ]
+      summary.append(row)
       for index in run.training.steps.indices {
         curves.append([
-          flag, run.rate, Double(run.seedIndex), Double(run.training.steps[index]), run.training.testAccuracy[index],
-          run.training.trainingLoss[index],
+          "with_bn": flag,
+          "learning_rate": run.rate,
+          "seed_index": Double(run.seedIndex),
+          "step": Double(run.training.steps[index]),
+          "test_accuracy": run.training.testAccuracy[index],
+          "training_loss": run.training.trainingLoss[index],
         ])
       }
       for point in run.percentiles {
-        sigmoid.append([flag, run.rate, Double(run.seedIndex), Double(point.step), point.p15, point.p50, point.p85])
+        sigmoid.append([
+          "with_bn": flag,
+          "learning_rate": run.rate,
+          "seed_index": Double(run.seedIndex),
+          "step": Double(point.step),
+          "p15": point.p15,
+          "p50": point.p50,
+          "p85": point.p85,
+        ])
       }
     }
     return [summary, curves, sigmoid]

@@ -90,13 +90,14 @@ public struct LearningRateExperiment: Experiment {
             batchNorm: batchNorm, initializer: .pytorchDefault, learningRate: rate, seed: seed, train: train,
             curveTest: curveTest, finalTest: finalTest, plan: plan)
           sweep.append([
-            rate, batchNorm ? 1 : 0, Double(seed), outcome.finalAccuracy, outcome.finalLoss, outcome.run.diverged ? 1 : 0,
-            outcome.divergedAt.map(Double.init) ?? .nan,
+            "learning_rate": rate, "batch_norm": batchNorm ? 1 : 0, "seed": Double(seed),
+            "final_test_accuracy": outcome.finalAccuracy, "final_train_loss": outcome.finalLoss,
+            "diverged": outcome.run.diverged ? 1 : 0, "diverged_at_step": outcome.divergedAt.map(Double.init) ?? .nan,
           ])
           for (index, step) in outcome.run.steps.enumerated() {
             curves.append([
-              rate, batchNorm ? 1 : 0, Double(seed), Double(step), outcome.run.trainingLoss[index],
-              outcome.run.testAccuracy[index],
+              "learning_rate": rate, "batch_norm": batchNorm ? 1 : 0, "seed": Double(seed), "step": Double(step),
+              "train_loss": outcome.run.trainingLoss[index], "test_accuracy_subset": outcome.run.testAccuracy[index],
             ])
           }
         }
@@ -116,8 +117,9 @@ public struct LearningRateExperiment: Experiment {
             batchNorm: batchNorm, initializer: .gaussian(standardDeviation: deviation), learningRate: rate, seed: seed,
             train: train, curveTest: curveTest, finalTest: finalTest, plan: plan)
           initSweep.append([
-            deviation, batchNorm ? 1 : 0, Double(seed), rate, outcome.finalAccuracy, outcome.finalLoss,
-            outcome.run.diverged ? 1 : 0, outcome.divergedAt.map(Double.init) ?? .nan,
+            "init_std": deviation, "batch_norm": batchNorm ? 1 : 0, "seed": Double(seed), "learning_rate": rate,
+            "final_test_accuracy": outcome.finalAccuracy, "final_train_loss": outcome.finalLoss,
+            "diverged": outcome.run.diverged ? 1 : 0, "diverged_at_step": outcome.divergedAt.map(Double.init) ?? .nan,
           ])
         }
       }
@@ -257,7 +259,7 @@ public struct LearningRateExperiment: Experiment {
 
   static func invarianceRow<Scalar: NetworkScalar>(
     _: Scalar.Type, a: Double, epsilon: Double, batch: LabeledSamples<Float>, seed: UInt64
-  ) throws -> [Double] {
+  ) throws -> DataTable.Row {
     var generator = SeededGenerator(seed: seed)
     let first = try Linear<Scalar>(inputFeatures: 784, outputFeatures: 100, hasBias: false, using: &generator)
     let head = try Linear<Scalar>(inputFeatures: 100, outputFeatures: 10, using: &generator)
@@ -287,8 +289,9 @@ public struct LearningRateExperiment: Experiment {
       (zip(reference.inputGradient, scaled.inputGradient).map { abs($0 - $1) }.max() ?? .nan)
       / (reference.inputGradient.map(abs).max() ?? .nan)
     return [
-      a, epsilon, Scalar.self == Double.self ? 1 : 0, outputDifference, ratio, 1 / a, abs(ratio * a - 1),
-      inputGradientDifference,
+      ("a", a), ("epsilon", epsilon), ("float64", Scalar.self == Double.self ? 1 : 0),
+      ("max_abs_bn_output_difference", outputDifference), ("weight_grad_norm_ratio", ratio), ("expected_ratio", 1 / a),
+      ("ratio_relative_error", abs(ratio * a - 1)), ("max_input_grad_difference_relative", inputGradientDifference),
     ]
   }
 
@@ -316,15 +319,17 @@ public struct LearningRateExperiment: Experiment {
     // (b) BN is usable over more initial scales.
     let initsHold = usableInits[1].count > usableInits[0].count
     // (c) the identity, in Double with ε = 0.
-    let exact = invariance.rows.filter { $0[2] == 1 }
-    let worstDifference = exact.map { $0[3] }.max() ?? .nan
-    let worstRatioError = exact.map { $0[6] }.max() ?? .nan
-    let worstInputGradient = exact.map { $0[7] }.max() ?? .nan
+    let exact = invariance.filter { $0("float64") == 1 }
+    let worstDifference = exact.column("max_abs_bn_output_difference").max() ?? .nan
+    let worstRatioError = exact.column("ratio_relative_error").max() ?? .nan
+    let worstInputGradient = exact.column("max_input_grad_difference_relative").max() ?? .nan
     let invarianceHolds = worstDifference < 1e-6 && worstRatioError < 1e-3
-    let float = invariance.rows.filter { $0[2] == 0 }
-    let floatText = float.map { row in
-      "a = \(significant(row[0])): output difference \(significant(row[3], digits: 2)), gradient ratio \(significant(row[4], digits: 5)) "
-        + "(1/a = \(significant(row[5])))"
+    let float = invariance.filter { $0("float64") == 0 }
+    let (scales, differences) = (float.column("a"), float.column("max_abs_bn_output_difference"))
+    let (ratios, expected) = (float.column("weight_grad_norm_ratio"), float.column("expected_ratio"))
+    let floatText = scales.indices.map { row in
+      "a = \(significant(scales[row])): output difference \(significant(differences[row], digits: 2)), "
+        + "gradient ratio \(significant(ratios[row], digits: 5)) (1/a = \(significant(expected[row])))"
     }.joined(separator: "; ")
 
     let bestPoints = rates.map(best)
@@ -380,8 +385,11 @@ public struct LearningRateExperiment: Experiment {
     let colors = Palette.sequential(rates.count)
     let charts: [any Chart] = [false, true].map { bn in
       let series = rates.enumerated().map { index, rate in
-        let rows = curves.rows.filter { $0[0] == rate && $0[1] == (bn ? 1 : 0) && $0[2] == Double(seed) && $0[3] > 0 }
-        return Series(name: "lr \(significant(rate))", x: rows.map { $0[3] }, y: rows.map { $0[4] }, color: colors[index])
+        let rows = curves.filter {
+          $0("learning_rate") == rate && $0("batch_norm") == (bn ? 1 : 0) && $0("seed") == Double(seed) && $0("step") > 0
+        }
+        return Series(
+          name: "lr \(significant(rate))", x: rows.column("step"), y: rows.column("train_loss"), color: colors[index])
       }
       return LineChart(
         title: bn ? "with BN" : "without BN", xAxis: Axis("training step"),

@@ -84,9 +84,20 @@ public struct RegularizationExperiment: Experiment {
         let onTrain = try outcome.model.evaluate(train)
         let onTest = try outcome.model.evaluate(test)
         table.append([
-          Double(configuration.batchSize), configuration.batchNorm ? 1 : 0, Double(configuration.ghost), Double(seed),
-          rate, Double(setup.epochs), Double(outcome.steps), outcome.diverged ? 1 : 0, onTrain.accuracy,
-          onTest.accuracy, onTrain.accuracy - onTest.accuracy, onTrain.loss, onTest.loss, onTest.loss - onTrain.loss,
+          "batch_size": Double(configuration.batchSize),
+          "batch_norm": configuration.batchNorm ? 1 : 0,
+          "ghost_batch_size": Double(configuration.ghost),
+          "seed": Double(seed),
+          "learning_rate": rate,
+          "epochs": Double(setup.epochs),
+          "steps": Double(outcome.steps),
+          "diverged": outcome.diverged ? 1 : 0,
+          "train_accuracy": onTrain.accuracy,
+          "test_accuracy": onTest.accuracy,
+          "accuracy_gap": onTrain.accuracy - onTest.accuracy,
+          "train_loss": onTrain.loss,
+          "test_loss": onTest.loss,
+          "loss_gap": onTest.loss - onTrain.loss,
         ])
       }
     }
@@ -122,18 +133,19 @@ public struct RegularizationExperiment: Experiment {
       name: "regularization_summary",
       columns: ["batch_size", "batch_norm", "ghost_batch_size", "seeds"]
         + summaryMeasures.flatMap { measure in ["mean", "min", "max"].map { measure + "_" + $0 } })
+    let (batchSizes, batchNorms, ghosts) = (table.column("batch_size"), table.column("batch_norm"), table.column("ghost_batch_size"))
     for configuration in configurations {
       let rows = table.rows.indices.filter {
-        table.rows[$0][0] == Double(configuration.batchSize) && table.rows[$0][1] == (configuration.batchNorm ? 1 : 0)
-          && table.rows[$0][2] == Double(configuration.ghost)
+        batchSizes[$0] == Double(configuration.batchSize) && batchNorms[$0] == (configuration.batchNorm ? 1 : 0)
+          && ghosts[$0] == Double(configuration.ghost)
       }
-      var row = [
-        Double(configuration.batchSize), configuration.batchNorm ? 1 : 0, Double(configuration.ghost),
-        Double(rows.count),
+      var row: DataTable.Row = [
+        ("batch_size", Double(configuration.batchSize)), ("batch_norm", configuration.batchNorm ? 1 : 0),
+        ("ghost_batch_size", Double(configuration.ghost)), ("seeds", Double(rows.count)),
       ]
       for measure in summaryMeasures {
         let spread = BatchStatisticsSupport.spread(rows.map { table.column(measure)[$0] })
-        row += [spread.mean, spread.low, spread.high]
+        row += [(measure + "_mean", spread.mean), (measure + "_min", spread.low), (measure + "_max", spread.high)]
       }
       summary.append(row)
     }
@@ -142,9 +154,8 @@ public struct RegularizationExperiment: Experiment {
 
   /// The summary rows of one kind of network: no BN, BN, or ghost BN.
   static func rows(_ summary: DataTable, batchNorm: Bool, ghost: Bool) -> [Int] {
-    summary.rows.indices.filter {
-      summary.rows[$0][1] == (batchNorm ? 1 : 0) && (summary.rows[$0][2] > 0) == ghost
-    }
+    let (batchNorms, ghosts) = (summary.column("batch_norm"), summary.column("ghost_batch_size"))
+    return summary.rows.indices.filter { batchNorms[$0] == (batchNorm ? 1 : 0) && (ghosts[$0] > 0) == ghost }
   }
 
   static func figure(_ summary: DataTable) -> Figure {

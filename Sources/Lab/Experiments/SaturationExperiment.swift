@@ -123,7 +123,7 @@ public struct SaturationExperiment: Experiment {
   static func measure(
     _ setup: Setup, seed: UInt64, train: LabeledSamples<Float>, test: LabeledSamples<Float>, probe: Tensor<Float>,
     probeLabels: [Int], steps: Int, every: Int
-  ) throws -> [[Double]] {
+  ) throws -> [DataTable.Row] {
     var generator = SeededGenerator(seed: seed)
     let network: Sequential<Float> = try Architecture(parsing: setup.architecture)
       .makeNetwork(sampleShape: [784], initializer: setup.initializer, using: &generator)
@@ -181,10 +181,13 @@ public struct SaturationExperiment: Experiment {
     let missing = (fractions: [Double](repeating: .nan, count: hiddenLayers), norms: [Double](repeating: .nan, count: linearLayers))
     return run.steps.indices.map { row in
       let window = row < windows.count ? windows[row] : missing
-      return [
-        Double(setup.activation.rawValue), setup.batchNorm ? 1 : 0, setup.largeInitialization ? 1 : 0,
-        Double(run.steps[row]), run.testAccuracy[row], run.trainingLoss[row],
-      ] + window.fractions + window.norms
+      let run: DataTable.Row = [
+        ("activation_tanh", Double(setup.activation.rawValue)), ("batch_norm", setup.batchNorm ? 1 : 0),
+        ("large_init", setup.largeInitialization ? 1 : 0), ("step", Double(run.steps[row])),
+        ("test_accuracy", run.testAccuracy[row]), ("train_loss", run.trainingLoss[row]),
+      ]
+      return run + window.fractions.enumerated().map { ("saturated_fraction_layer\($0 + 1)", $1) }
+        + window.norms.enumerated().map { ("weight_grad_norm_linear\($0 + 1)", $1) }
     }
   }
 
@@ -205,13 +208,7 @@ public struct SaturationExperiment: Experiment {
 
   static func summarize(_ table: DataTable) -> [Summary] {
     setups.map { setup in
-      let rows = table.rows.filter {
-        Int($0[0]) == setup.activation.rawValue && ($0[1] == 1) == setup.batchNorm && ($0[2] == 1) == setup.largeInitialization
-      }
-      let column = { (name: String) -> [Double] in
-        let index = columns.firstIndex(of: name)!
-        return rows.map { $0[index] }
-      }
+      let column = rows(table, setup).column
       let fractions = (1...hiddenLayers).map { column("saturated_fraction_layer\($0)") }
       let norms = (1...linearLayers).map { column("weight_grad_norm_linear\($0)").dropFirst().filter(\.isFinite) }
       return Summary(
@@ -284,23 +281,22 @@ public struct SaturationExperiment: Experiment {
 
   // MARK: Figures
 
-  static func rows(_ table: DataTable, _ setup: Setup) -> [[Double]] {
-    table.rows.filter {
-      Int($0[0]) == setup.activation.rawValue && ($0[1] == 1) == setup.batchNorm && ($0[2] == 1) == setup.largeInitialization
+  static func rows(_ table: DataTable, _ setup: Setup) -> DataTable {
+    table.filter {
+      Int($0("activation_tanh")) == setup.activation.rawValue && ($0("batch_norm") == 1) == setup.batchNorm
+        && ($0("large_init") == 1) == setup.largeInitialization
     }
   }
 
   /// The four setups of one activation as lines of `column`: colour by BN, solid for the
   /// large initialization, dashed for the default.
   static func series(_ table: DataTable, _ activation: Activation, column: String) -> [Series] {
-    let index = columns.firstIndex(of: column)!
-    let stepIndex = columns.firstIndex(of: "step")!
-    return [true, false].flatMap { large in
+    [true, false].flatMap { large in
       [false, true].map { bn in
         let setup = Setup(activation: activation, batchNorm: bn, largeInitialization: large)
         let rows = rows(table, setup)
         return Series(
-          name: setup.label, x: rows.map { $0[stepIndex] }, y: rows.map { $0[index] },
+          name: setup.label, x: rows.column("step"), y: rows.column(column),
           color: bn ? Palette.withBatchNorm : Palette.withoutBatchNorm, style: large ? .solid : .dashed)
       }
     }

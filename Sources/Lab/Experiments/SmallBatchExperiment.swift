@@ -145,11 +145,11 @@ public struct SmallBatchExperiment: Experiment {
         accuracies.append(
           try BatchStatisticsSupport.usingBatchStatistics(outcome.model).evaluate(test, batchSize: m).accuracy)
         precondition(copies.failures == 0, "a running-statistics copy failed")
-        table.append(
-          [
-            Double(m), Double(seed), learningRate(batchSize: m), Double(outcome.steps), outcome.diverged ? 1 : 0,
-            outcome.finalLoss,
-          ] + accuracies)
+        let run: DataTable.Row = [
+          ("batch_size", Double(m)), ("seed", Double(seed)), ("learning_rate", learningRate(batchSize: m)),
+          ("steps", Double(outcome.steps)), ("diverged", outcome.diverged ? 1 : 0), ("final_training_loss", outcome.finalLoss),
+        ]
+        table.append(run + Array(zip(methods.map(\.column), accuracies)))
       }
     }
     return table
@@ -164,11 +164,11 @@ public struct SmallBatchExperiment: Experiment {
     let sizes = sweep.column("batch_size")
     for m in batchSizes {
       let rows = sizes.indices.filter { sizes[$0] == Double(m) }
-      var row = [Double(m), Double(rows.count)]
+      var row: DataTable.Row = [("batch_size", Double(m)), ("seeds", Double(rows.count))]
       for method in methods {
         let values = rows.map { sweep.column(method.column)[$0] }
         let spread = BatchStatisticsSupport.spread(values)
-        row += [spread.mean, spread.low, spread.high]
+        row += [(method.column + "_mean", spread.mean), (method.column + "_min", spread.low), (method.column + "_max", spread.high)]
       }
       table.append(row)
     }
@@ -228,16 +228,22 @@ public struct SmallBatchExperiment: Experiment {
           parsing: "linear:100,\(normalization.token)sigmoid,linear:100,\(normalization.token)sigmoid,linear:10")
         for seedOffset in 0..<setup.seeds {
           let seed = context.seed &+ UInt64(seedOffset)
-          let prefix = [Double(settingIndex), Double(m), Double(classes), normalization.code, Double(seed)]
+          let prefix: DataTable.Row = [
+            ("setting", Double(settingIndex)), ("batch_size", Double(m)), ("classes_per_batch", Double(classes)),
+            ("normalization", normalization.code), ("seed", Double(seed)),
+          ]
           // BN with i.i.d. batches of a part-1 batch size is a part-1 run: the same network, seed and batches
           // (its momentum-0.01 copy is this run's running statistics, its recalibration this recalibration).
+          let (sizes, seeds) = (sweep.column("batch_size"), sweep.column("seed"))
           if normalization.code == 1, classes == 0,
-            let row = sweep.rows.first(where: { $0[0] == Double(m) && $0[1] == Double(seed) })
+            let row = sweep.rows.indices.first(where: { sizes[$0] == Double(m) && seeds[$0] == Double(seed) })
           {
-            func value(_ column: String) -> Double { row[sweep.columns.firstIndex(of: column)!] }
+            func value(_ column: String) -> Double { sweep.column(column)[row] }
             table.append(
               prefix + [
-                value("steps"), value("diverged"), value("test_accuracy_ema_0.01"), value("test_accuracy_recalibrated"),
+                ("steps", value("steps")), ("diverged", value("diverged")),
+                ("test_accuracy_running", value("test_accuracy_ema_0.01")),
+                ("test_accuracy_population", value("test_accuracy_recalibrated")),
               ])
             continue
           }
@@ -256,7 +262,11 @@ public struct SmallBatchExperiment: Experiment {
               outcome.model, data: train, sampler: .iid(batchSize: m),
               batchCount: max(1, setup.recalibrationExamples / m), seed: seed &+ 2000
             ).evaluate(test).accuracy
-          table.append(prefix + [Double(outcome.steps), outcome.diverged ? 1 : 0, running, population])
+          table.append(
+            prefix + [
+              ("steps", Double(outcome.steps)), ("diverged", outcome.diverged ? 1 : 0), ("test_accuracy_running", running),
+              ("test_accuracy_population", population),
+            ])
         }
       }
     }

@@ -133,7 +133,7 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
   static func measure(
     shardSize m: Int, mode: Int, seed: Int, context: LabContext, setup: Setup, train: LabeledSamples<Float>,
     test: LabeledSamples<Float>, group: (any BatchNormProcessGroup)?
-  ) throws -> [Double] {
+  ) throws -> DataTable.Row {
     let processes = SyncBatchNormExperiment().processes
     let globalBatch = processes * m
     let runSeed = context.seed &+ UInt64(seed)
@@ -162,7 +162,9 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
           + "\(percent(errors.variance)) (variance)")
     }
     return [
-      Double(m), Double(mode), Double(seed), Double(steps), diverged ? 1 : 0, accuracy, errors.mean, errors.variance,
+      ("shard_size", Double(m)), ("mode", Double(mode)), ("seed", Double(seed)), ("steps", Double(steps)),
+      ("diverged", diverged ? 1 : 0), ("test_accuracy", accuracy), ("running_mean_error", errors.mean),
+      ("running_variance_error", errors.variance),
     ]
   }
 
@@ -210,10 +212,10 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
     for m in shardSizes {
       for mode in modes {
         let rows = runs.rows.indices.filter { runs.column("shard_size")[$0] == Double(m) && runs.column("mode")[$0] == mode.code }
-        var row = [Double(m), mode.code]
+        var row: DataTable.Row = [("shard_size", Double(m)), ("mode", mode.code)]
         for measure in measures {
           let spread = BatchStatisticsSupport.spread(rows.map { runs.column(measure)[$0] })
-          row += [spread.mean, spread.low, spread.high]
+          row += [(measure + "_mean", spread.mean), (measure + "_min", spread.low), (measure + "_max", spread.high)]
         }
         table.append(row)
       }
