@@ -35,7 +35,7 @@ struct BatchNormTool: ParsableCommand {
       }
       if code == .success {
         print(message)
-      } else {
+      } else if !message.isEmpty {  // an ExitCode thrown after its message was printed
         FileHandle.standardError.write(Data((message + "\n").utf8))
       }
       Foundation.exit(code.rawValue)

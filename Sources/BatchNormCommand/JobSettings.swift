@@ -6,20 +6,37 @@ import BatchNormalization
 /// after an epoch, or never (different data still gives identical parameters once the
 /// gradients are summed).
 struct JobSettings {
-  /// Each setting as the user wrote it (or the data's digest), in a fixed order.
-  private var entries: [(name: String, value: String)] = []
+  /// Each setting as the user wrote it (or the data's digest), in a fixed order, and
+  /// whether a resumed run must repeat it.
+  private var entries: [(name: String, value: String, resumable: Bool)] = []
 
-  mutating func add(_ name: String, _ value: some CustomStringConvertible) {
-    entries.append((name, value.description))
+  /// Adds a setting; `resumable: false` for one that a resumed run may change.
+  mutating func add(_ name: String, _ value: some CustomStringConvertible, resumable: Bool = true) {
+    entries.append((name, value.description, resumable))
   }
 
   /// Adds a digest of `values` (FNV-1a over their bits): two copies of a data set that
   /// differ anywhere differ here.
-  mutating func add(_ name: String, digestOf values: [Float], labels: [Int]) {
+  mutating func add(_ name: String, digestOf values: [Float], labels: [Int], resumable: Bool = true) {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     for value in values { hash = (hash ^ UInt64(value.bitPattern)) &* 0x100_0000_01b3 }
     for label in labels { hash = (hash ^ UInt64(truncatingIfNeeded: label)) &* 0x100_0000_01b3 }
-    add(name, "\(values.count) values, digest \(String(hash, radix: 16))")
+    add(name, "\(values.count) values, digest \(String(hash, radix: 16))", resumable: resumable)
+  }
+
+  /// The settings a resumed run must repeat, by name, to save with the run.
+  var dictionary: [String: String] {
+    Dictionary(entries.filter(\.resumable).map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+  }
+
+  /// The first setting a resumed run must repeat that `saved` (a ``dictionary`` saved
+  /// with the run) holds with another value: its name, this run's value and the saved one.
+  func firstDifference(from saved: [String: String]) -> (name: String, value: String, saved: String)? {
+    for entry in entries where entry.resumable {
+      if let old = saved[entry.name], old != entry.value { return (entry.name, entry.value, old) }
+      if saved[entry.name] == nil { return (entry.name, entry.value, "none") }
+    }
+    return nil
   }
 
   /// Throws on every process, naming the first setting in which a process differs from

@@ -25,6 +25,14 @@ struct Train: ParsableCommand {
       If the loss becomes NaN or infinite, training stops with an error and the file \
       keeps the last good epoch.
 
+      Stopping and resuming: beside the model goes MODEL.resume.safetensors, the whole \
+      run (the optimizer's state, the epoch and step, the random generators), written \
+      atomically with every checkpoint. Ctrl-C (or SIGTERM) stops at the end of the \
+      step in progress, writes both files and exits 130 (143). Run the same command \
+      with --resume MODEL.safetensors to continue: the run ends with the same model, bit \
+      for bit, as if it had never stopped (also after a kill or a crash, from the last \
+      epoch). With --schedule constant, --epochs may grow on resume.
+
       Data-parallel: `mpirun -np P bn train … --sync-bn` shares each batch among P \
       processes (contiguous shards, sizes differing by at most one) and sums the gradients \
       in one exchange per step; with --sync-bn batch normalization uses the whole batch's \
@@ -54,10 +62,10 @@ struct Train: ParsableCommand {
   @Option(help: ArgumentHelp("The network (see ARCHITECTURE below).", valueName: "spec"))
   var arch: String
 
-  @Option(help: "Passes over the training set.")
+  @Option(parsing: .unconditional, help: "Passes over the training set.")
   var epochs = 10
 
-  @Option(help: "Samples per step.")
+  @Option(parsing: .unconditional, help: "Samples per step.")
   var batchSize = 60
 
   @Option(help: "sgd (with --momentum) or adam.")
@@ -81,14 +89,23 @@ struct Train: ParsableCommand {
   @OptionGroup var computing: ThreadOptions
 
 
-  @Option(help: "Train on the first N training images only.")
+  @Option(parsing: .unconditional, help: "Train on the first N training images only.")
   var limitTrain: Int?
 
-  @Option(help: "Report training metrics every K steps.")
+  @Option(parsing: .unconditional, help: "Report training metrics every K steps.")
   var reportEvery = 100
 
-  @Option(help: ArgumentHelp("Where to write the model (.safetensors); MODEL.svg goes beside it.", valueName: "model"))
+  @Option(
+    help: ArgumentHelp(
+      "Where to write the model (MODEL.safetensors); MODEL.svg and MODEL.resume.safetensors go beside it.",
+      valueName: "model"))
   var out: String
+
+  @Option(
+    help: ArgumentHelp(
+      "Continue the run saved with this model (its MODEL.resume.safetensors), given the same settings.",
+      valueName: "model"))
+  var resume: String?
 
   @Flag(help: "Under mpirun: share each batch among the processes and normalize with the whole batch's statistics (synchronized batch normalization; the run of one process, to rounding).")
   var syncBn = false
@@ -134,12 +151,19 @@ struct Train: ParsableCommand {
       throw CommandError("\(error)")
     }
     let output = URL(fileURLWithPath: out)
+    guard output.pathExtension == "safetensors" else {
+      throw CommandError(
+        "--out \(out): name the model MODEL.safetensors (its curve goes to MODEL.svg, the run's state to MODEL.resume.safetensors)")
+    }
     let curveURL = output.deletingPathExtension().appendingPathExtension("svg")
+    let stateURL = TrainingCheckpoint<Float>.url(besideModel: output)
+    let (curvePath, statePath) = ((out as NSString).deletingPathExtension + ".svg", (out as NSString).deletingPathExtension + ".resume.safetensors")
     var isDirectory: ObjCBool = false
     let directory = output.deletingLastPathComponent().path
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
       throw CommandError("\(out): the directory \(directory) does not exist")
     }
+    let resumed = try resume.map(Self.readTrainingState)
 
     let images = try DatasetArgument.load(data.dataset)
     var train = images.train
@@ -149,18 +173,20 @@ struct Train: ParsableCommand {
       test = test.binarized(threshold: binarize)
     }
     if let limitTrain { train = train.prefix(limitTrain) }
+    guard test.count > 0 else { throw CommandError("the test set of \(data.dataset) holds no images: nothing to evaluate on") }
     let sampleShape = DatasetArgument.sampleShape(for: architecture, height: train.height, width: train.width)
     var generator = SeededGenerator(seed: seed)
-    let model: Sequential<Float>
+    var model: Sequential<Float>
     do {
       model = try architecture.makeNetwork(sampleShape: sampleShape, using: &generator)
     } catch {
       throw CommandError("\(error) (samples \(sampleShape) from \(data.dataset))")
     }
     let outputs = try architecture.outputShape(forSampleShape: sampleShape)
-    guard outputs.count == 1, outputs[0] >= train.classCount else {
+    let classCount = max(train.classCount, test.classCount)
+    guard outputs.count == 1, outputs[0] >= classCount else {
       throw CommandError(
-        "the network gives \(outputs) outputs per sample but the data set has \(train.classCount) classes: end with linear:\(train.classCount)"
+        "the network gives \(outputs) outputs per sample but the data set has \(classCount) classes: end with linear:\(classCount)"
       )
     }
     let trainSamples = try DatasetArgument.samples(train, sampleShape: sampleShape)
@@ -174,23 +200,15 @@ struct Train: ParsableCommand {
       optimizer == .sgd
       ? SGD(schedule: learningRates, momentum: momentum, weightDecay: weightDecay)
       : Adam(schedule: learningRates, weightDecay: weightDecay)
+    let settings = runSettings(architecture: architecture, rate: rate, train: trainSamples, test: testSamples)
+    if let resumed {
+      try checkResumable(resumed, settings: settings)
+      model = resumed.state.checkpoint.model
+    }
     let dataParallelism =
       syncBn || localBn ? DataParallelism(group: processes.group, synchronizesBatchNormalization: syncBn) : nil
     if dataParallelism != nil {
       try checkShards(model: model, processes: processes.group.size)
-      var settings = JobSettings()
-      settings.add("--arch", architecture)
-      settings.add("--epochs", epochs)
-      settings.add("--batch-size", batchSize)
-      settings.add("--optimizer", optimizer.rawValue)
-      settings.add("--lr", rate)
-      settings.add("--schedule", schedule.rawValue)
-      settings.add("--momentum", momentum)
-      settings.add("--weight-decay", weightDecay)
-      settings.add("--seed", seed)
-      settings.add("batch statistics (--sync-bn or --local-bn)", syncBn ? "--sync-bn" : "--local-bn")
-      settings.add("training data (--dataset, --limit-train, --binarize)", digestOf: trainSamples.samples.scalars, labels: trainSamples.labels)
-      settings.add("test data (--dataset, --binarize)", digestOf: testSamples.samples.scalars, labels: testSamples.labels)
       try settings.check(in: processes.group)
     }
     var trainer = Trainer(
@@ -198,10 +216,22 @@ struct Train: ParsableCommand {
       configuration: TrainingConfiguration(batchSize: batchSize, seed: seed, metricsInterval: reportEvery),
       dataParallelism: dataParallelism)
     var curve = TrainingCurve(title: "\(optimizer.rawValue), lr \(rate) \(schedule.rawValue): \(architecture)")
+    if let resumed {
+      do {
+        try trainer.restore(resumed.state.trainer)
+      } catch {
+        throw CommandError("\(resumed.file): \(error)")
+      }
+      curve.restore(from: resumed.state.notes)
+    }
     // Open MPI gives each process a pseudo-terminal even when mpirun's output goes to a
     // file: with several processes, plain lines.
     var progress = ProgressLine(isTerminal: isatty(STDOUT_FILENO) == 1 && processes.group.size == 1, isShown: processes.isLeader)
     processes.say("training \(architecture) on \(trainSamples.count) samples \(sampleShape), testing on \(testSamples.count)")
+    if let resumed {
+      processes.say(
+        "resuming from \(resumed.file) after step \(trainer.stepCount) (\(trainer.epochCount) of \(epochs) epochs done)")
+    }
     if let dataParallelism {
       let statistics = dataParallelism.synchronizesBatchNormalization ? "synchronized" : "per-process"
       let size = processes.group.size
@@ -211,11 +241,15 @@ struct Train: ParsableCommand {
           : "\(size) processes share each batch of \(batchSize); \(statistics) batch statistics")
     }
 
+    let signals = StopSignals()
+    var curveProblem: String?
     let accuracy: Double
     do {
       let last = try trainer.fit(
-        trainSamples, epochs: epochs, test: testSamples, classCount: test.classCount,
-        checkpoint: CheckpointDestination(architecture: architecture, sampleShape: sampleShape, url: output),
+        trainSamples, epochs: epochs, test: testSamples, classCount: classCount,
+        checkpoint: CheckpointDestination(
+          architecture: architecture, sampleShape: sampleShape, url: output, trainingState: stateURL,
+          settings: settings.dictionary),
         afterEpoch: { report in
           curve.testAccuracy.append((report.stepCount, report.evaluation.accuracy))
           progress.finish()
@@ -223,7 +257,14 @@ struct Train: ParsableCommand {
             String(
               format: "epoch %d/%d  test loss %.4f  test accuracy %.4f", report.epochCount, epochs, report.evaluation.loss,
               report.evaluation.accuracy))
-          if processes.isLeader { try AtomicFile.write(Data(curve.svg().utf8), to: curveURL) }
+          guard processes.isLeader else { return }
+          // A plot that cannot be written is worth a warning, not the run.
+          do {
+            try AtomicFile.write(Data(curve.svg().utf8), to: curveURL)
+          } catch {
+            if curveProblem == nil { FileHandle.standardError.write(Data("warning: \(error); training goes on\n".utf8)) }
+            curveProblem = "\(error)"
+          }
         },
         onMetrics: { metrics in
           curve.loss.append((metrics.step + 1, metrics.loss))
@@ -232,8 +273,17 @@ struct Train: ParsableCommand {
               format: "epoch %d/%d  step %d/%d  loss %.4f  accuracy %.4f  %.0f examples/s", metrics.epoch + 1, epochs,
               metrics.step - metrics.epoch * stepsPerEpoch + 1, stepsPerEpoch, metrics.loss, metrics.accuracy,
               metrics.examplesPerSecond))
-        })
+        },
+        stopWhen: { signals.signalNumber != nil },
+        notes: { curve.notes })
       accuracy = last.evaluation.accuracy
+    } catch TrainingError.interrupted(let epochCount, let stepCount) {
+      progress.finish()
+      let number = signals.signalNumber ?? SIGINT
+      processes.say(
+        "stopped by \(StopSignals.name(number)) after step \(stepCount) (\(epochCount) of \(epochs) epochs done): wrote \(out) and \(statePath); "
+          + "to continue, run the same command with --resume \(out)")
+      throw ExitCode(128 + number)
     } catch let error as TrainingError {
       progress.finish()
       if case .replicasDiverged = error {
@@ -251,7 +301,7 @@ struct Train: ParsableCommand {
     } catch let error as FileFormatError {
       throw CommandError("\(error)")
     }
-    processes.say("wrote \(out) and \((out as NSString).deletingPathExtension).svg")
+    processes.say(curveProblem == nil ? "wrote \(out) and \(curvePath)" : "wrote \(out) (not its curve: \(curveProblem!))")
     processes.say(String(format: "test accuracy: %.4f", accuracy))
     try processes.finish()
   }

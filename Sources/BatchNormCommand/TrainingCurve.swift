@@ -10,6 +10,31 @@ struct TrainingCurve {
   /// What was trained, for the title.
   var title: String
 
+  /// The points, to keep with the run's state (exact: Swift prints a Double so that it
+  /// reads back to the same bits).
+  var notes: [String: String] {
+    func encode(_ points: [(step: Int, value: Double)]) -> String {
+      points.map { "\($0.step):\($0.value)" }.joined(separator: ";")
+    }
+    return ["curve.loss": encode(loss), "curve.test_accuracy": encode(testAccuracy)]
+  }
+
+  /// Takes the points from `notes` (as ``notes`` wrote them); a note that does not
+  /// read leaves its curve empty.
+  mutating func restore(from notes: [String: String]) {
+    func decode(_ text: String?) -> [(step: Int, value: Double)] {
+      guard let text, !text.isEmpty else { return [] }
+      let points = text.split(separator: ";").map { point -> (step: Int, value: Double)? in
+        let parts = point.split(separator: ":")
+        guard parts.count == 2, let step = Int(parts[0]), let value = Double(parts[1]) else { return nil }
+        return (step, value)
+      }
+      return points.contains { $0 == nil } ? [] : points.map { $0! }
+    }
+    loss = decode(notes["curve.loss"])
+    testAccuracy = decode(notes["curve.test_accuracy"])
+  }
+
   /// The SVG document.
   func svg() -> String {
     let lossChart = LineChart(

@@ -14,7 +14,9 @@
 /// let layer = try Linear<Float>(inputFeatures: 784, outputFeatures: 100, using: &generator)
 /// ```
 public struct SeededGenerator: RandomNumberGenerator, Hashable, Sendable {
-  private var state: UInt64
+  /// The whole state: `SeededGenerator(seed: g.state)` continues exactly where `g` is
+  /// (a resumed training run keeps its shuffles and dropout masks this way).
+  public private(set) var state: UInt64
 
   public init(seed: UInt64) {
     state = seed

@@ -71,7 +71,7 @@ import Testing
     #expect(!training.standardOutput.contains("\r"))
     let trained = try #require(Self.accuracy(training.standardOutput))
     #expect(trained > 0.9, "\(training.standardOutput)")
-    #expect(try output.contents() == ["model.safetensors", "model.svg"])
+    #expect(try output.contents() == ["model.resume.safetensors", "model.safetensors", "model.svg"])
     let svg = try String(contentsOfFile: output.path("model.svg"), encoding: .utf8)
     #expect(svg.hasPrefix("<svg") && svg.contains("test accuracy") && svg.contains("training loss"))
 
@@ -154,7 +154,7 @@ import Testing
     Self.expectOneLineError(result, containing: "training stopped: the loss became")
     #expect(result.standardError.contains("try a smaller learning rate; nothing was written"))
     #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == before)
-    #expect(try output.contents() == ["m.safetensors", "m.svg"])
+    #expect(try output.contents() == ["m.resume.safetensors", "m.safetensors", "m.svg"])
   }
 
   @Test func corruptCheckpointIsAnError() throws {

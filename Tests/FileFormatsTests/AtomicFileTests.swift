@@ -15,6 +15,26 @@ struct AtomicFileTests {
     }
   }
 
+  @Test("Removes the temporaries of killed writers, never a running one's")
+  func removesAbandonedTemporaries() throws {
+    try withTemporaryDirectory { directory in
+      let url = directory.appendingPathComponent("model.safetensors")
+      // A process that has ended: its pid names no running process.
+      let ended = Process()
+      ended.executableURL = URL(fileURLWithPath: "/bin/true")
+      try ended.run()
+      ended.waitUntilExit()
+      let abandoned = ".model.safetensors.tmp-\(ended.processIdentifier)-1f2e"
+      let running = ".model.safetensors.tmp-\(getpid())-3c4d"
+      let otherTarget = ".other.safetensors.tmp-\(ended.processIdentifier)-5e6f"
+      for name in [abandoned, running, otherTarget] {
+        try Data([9]).write(to: directory.appendingPathComponent(name))
+      }
+      try AtomicFile.write(Data([1]), to: url)
+      #expect(try contents(of: directory) == [running, otherTarget, "model.safetensors"].sorted())
+    }
+  }
+
   @Test("Replaces an existing file")
   func overwrites() throws {
     try withTemporaryDirectory { directory in

@@ -84,4 +84,15 @@ public struct Adam<Scalar: NetworkScalar>: Optimizer {
     }
     stepCount += 1
   }
+
+  public var state: OptimizerState<Scalar> {
+    OptimizerState(stepCount: stepCount, buffers: ["exp_avg": firstMoments.buffers, "exp_avg_sq": secondMoments.buffers])
+  }
+
+  public mutating func restore(_ state: OptimizerState<Scalar>) throws(TrainingError) {
+    try state.check(kinds: ["exp_avg", "exp_avg_sq"], optimizer: decoupledWeightDecay ? "AdamW" : "Adam")
+    firstMoments = ParameterStates(buffers: state.buffers["exp_avg"] ?? [])
+    secondMoments = ParameterStates(buffers: state.buffers["exp_avg_sq"] ?? [])
+    stepCount = state.stepCount
+  }
 }

@@ -58,4 +58,14 @@ public struct SGD<Scalar: NetworkScalar>: Optimizer {
     }
     stepCount += 1
   }
+
+  public var state: OptimizerState<Scalar> {
+    OptimizerState(stepCount: stepCount, buffers: momentum > 0 ? ["momentum_buffer": momentumBuffers.buffers] : [:])
+  }
+
+  public mutating func restore(_ state: OptimizerState<Scalar>) throws(TrainingError) {
+    try state.check(kinds: momentum > 0 ? ["momentum_buffer"] : [], optimizer: momentum > 0 ? "SGD with momentum" : "SGD without momentum")
+    momentumBuffers = ParameterStates(buffers: state.buffers["momentum_buffer"] ?? [])
+    stepCount = state.stepCount
+  }
 }

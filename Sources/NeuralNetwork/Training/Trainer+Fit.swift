@@ -1,8 +1,9 @@
 import Foundation
 
-/// Where ``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:)``
+/// Where ``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:stopWhen:)``
 /// keeps the network after each epoch: a ``Checkpoint`` file that `bn eval` and
-/// ``Checkpoint/init(contentsOf:architecture:sampleShape:)`` read back.
+/// ``Checkpoint/init(contentsOf:architecture:sampleShape:)`` read back, and, when
+/// ``trainingState`` is set, a ``TrainingCheckpoint`` to resume the run from.
 public struct CheckpointDestination: Sendable {
   /// The network's description, stored with it.
   public var architecture: Architecture
@@ -10,15 +11,23 @@ public struct CheckpointDestination: Sendable {
   public var sampleShape: [Int]
   /// The file, replaced atomically after every epoch.
   public var url: URL
+  /// Where the whole run goes (``TrainingCheckpoint``), written before ``url``; nil: nowhere.
+  public var trainingState: URL?
+  /// The run's settings, kept in the training state for a resumed run to compare.
+  public var settings: [String: String]
 
-  public init(architecture: Architecture, sampleShape: [Int], url: URL) {
+  public init(
+    architecture: Architecture, sampleShape: [Int], url: URL, trainingState: URL? = nil, settings: [String: String] = [:]
+  ) {
     self.architecture = architecture
     self.sampleShape = sampleShape
     self.url = url
+    self.trainingState = trainingState
+    self.settings = settings
   }
 }
 
-/// What one epoch of ``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:)``
+/// What one epoch of ``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:stopWhen:)``
 /// ended with.
 public struct EpochReport: Sendable {
   /// The epochs completed, this one included.
@@ -30,11 +39,13 @@ public struct EpochReport: Sendable {
 }
 
 extension Trainer {
-  /// Trains `epochs` more epochs on `train`, as `bn train` does. After each epoch it
-  /// evaluates `test` in inference mode, checks that data-parallel replicas still agree
-  /// bit for bit (``checkReplicasAgree()``), writes the checkpoint when there is one
-  /// (atomically, and only on rank 0 of a data-parallel group, so a run stopped at any
-  /// point leaves the last whole epoch), then calls `afterEpoch`.
+  /// Trains until ``epochCount`` reaches `epochs`, as `bn train` does (a resumed trainer
+  /// first finishes its epoch in progress). After each epoch it evaluates `test` in
+  /// inference mode, checks that data-parallel replicas still agree bit for bit
+  /// (``checkReplicasAgree()``), calls `afterEpoch`, then writes the checkpoint when
+  /// there is one (the training state, then the model, each atomically, and only on rank
+  /// 0 of a data-parallel group), so a run killed at any point leaves the last whole
+  /// epoch.
   ///
   /// ```swift
   /// var trainer = Trainer(model: network, optimizer: SGD(schedule: .constant(0.1)),
@@ -47,33 +58,52 @@ extension Trainer {
   ///
   /// - Parameters:
   ///   - classCount: the classes of the test data's confusion matrix (nil: from the logits).
-  ///   - onMetrics: as in ``trainEpoch(on:observer:onStep:onMetrics:)``.
+  ///   - onMetrics: as in ``trainEpoch(on:observer:onStep:onMetrics:stopWhen:)``.
+  ///   - stopWhen: asked after every step (see ``trainEpoch(on:observer:onStep:onMetrics:stopWhen:)``);
+  ///     when it says true, the checkpoint of where training stopped is written and
+  ///     ``TrainingError/interrupted(epochCount:stepCount:)`` thrown.
+  ///   - notes: kept in the training state with each checkpoint (``TrainingCheckpoint/notes``).
   /// - Returns: the last epoch's report.
-  /// - Throws: the errors of ``trainEpoch(on:observer:onStep:onMetrics:)`` (the model
+  /// - Throws: the errors of ``trainEpoch(on:observer:onStep:onMetrics:stopWhen:)`` (the model
   ///   then holds the last completed step, the checkpoint the last completed epoch),
   ///   ``TrainingError/replicasDiverged(ranks:)``, ``CheckpointError``, and what
   ///   `afterEpoch` throws.
-  /// - Precondition: `epochs` ≥ 1.
+  /// - Precondition: ``epochCount`` < `epochs`.
   @discardableResult
   public mutating func fit(
     _ train: LabeledSamples<Scalar>, epochs: Int, test: LabeledSamples<Scalar>, classCount: Int? = nil,
     checkpoint: CheckpointDestination? = nil,
     afterEpoch: (EpochReport) throws -> Void = { _ in },
-    onMetrics: (TrainingMetrics) -> Void = { _ in }
+    onMetrics: (TrainingMetrics) -> Void = { _ in },
+    stopWhen: () -> Bool = { false },
+    notes: () -> [String: String] = { [:] }
   ) throws -> EpochReport {
-    precondition(epochs >= 1, "fit needs at least one epoch, got \(epochs)")
+    precondition(epochCount < epochs, "the trainer has done \(epochCount) epochs: nothing is left of \(epochs)")
     var report: EpochReport? = nil
-    for _ in 0..<epochs {
-      try trainEpoch(on: train, onMetrics: onMetrics)
+    while epochCount < epochs {
+      do {
+        try trainEpoch(on: train, onMetrics: onMetrics, stopWhen: stopWhen)
+      } catch TrainingError.interrupted(let epochCount, let stepCount) {
+        if let checkpoint { try write(checkpoint, notes: notes()) }
+        throw TrainingError.interrupted(epochCount: epochCount, stepCount: stepCount)
+      }
       let evaluation = try evaluate(test, classCount: classCount)
       try checkReplicasAgree()
-      if let checkpoint, (dataParallelism?.group.rank ?? 0) == 0 {
-        try Checkpoint(architecture: checkpoint.architecture, sampleShape: checkpoint.sampleShape, model: model)
-          .write(to: checkpoint.url)
-      }
       report = EpochReport(epochCount: epochCount, stepCount: stepCount, evaluation: evaluation)
       try afterEpoch(report!)
+      if let checkpoint { try write(checkpoint, notes: notes()) }
     }
     return report!
+  }
+
+  /// Writes the training state (when asked for), then the model, each atomically, on
+  /// rank 0 alone.
+  private func write(_ destination: CheckpointDestination, notes: [String: String]) throws {
+    guard (dataParallelism?.group.rank ?? 0) == 0 else { return }
+    let network = Checkpoint(architecture: destination.architecture, sampleShape: destination.sampleShape, model: model)
+    if let url = destination.trainingState {
+      try TrainingCheckpoint(checkpoint: network, trainer: state, settings: destination.settings, notes: notes).write(to: url)
+    }
+    try network.write(to: destination.url)
   }
 }

@@ -34,14 +34,21 @@ public struct Trainer<Scalar: NetworkScalar> {
   /// What the steps minimize.
   public var loss: any ClassificationLoss
   /// The steps taken so far.
-  public private(set) var stepCount = 0
+  public internal(set) var stepCount = 0
   /// The epochs completed so far.
-  public private(set) var epochCount = 0
+  public internal(set) var epochCount = 0
   /// Draws the shuffles.
   private var generator: SeededGenerator
-  /// The epoch in progress of ``train(steps:on:observer:onStep:)``: its shuffled order,
-  /// its batches and the next batch.
-  private var epochCursor: (order: [Int], batches: [Range<Int>], next: Int)?
+  /// ``generator``'s whole state, for ``state`` and ``restore(_:)``.
+  var shuffleGeneratorState: UInt64 {
+    get { generator.state }
+    set { generator = SeededGenerator(seed: newValue) }
+  }
+  /// The epoch in progress: its shuffled order, its batches, the next batch, and the
+  /// generator's state before the shuffle (what ``state`` saves to repeat it).
+  var epochCursor: (order: [Int], batches: [Range<Int>], next: Int, shuffleState: UInt64)?
+  /// The batch a restored state's epoch continues at, until that epoch is shuffled.
+  var resumedBatchIndex: Int?
   /// How each batch is shared among processes; nil trains on this process alone.
   public let dataParallelism: DataParallelism?
 
@@ -67,7 +74,8 @@ public struct Trainer<Scalar: NetworkScalar> {
     self.generator = SeededGenerator(seed: configuration.seed)
   }
 
-  /// One pass over `data` in shuffled mini-batches.
+  /// One pass over `data` in shuffled mini-batches; after ``restore(_:)`` of a state
+  /// saved in the middle of an epoch, the rest of that epoch.
   ///
   /// - Parameters:
   ///   - observer: called with each layer's index and input during every training
@@ -75,7 +83,12 @@ public struct Trainer<Scalar: NetworkScalar> {
   ///   - onStep: called after every step.
   ///   - onMetrics: called every ``TrainingConfiguration/metricsInterval`` steps and
   ///     after the last step of the epoch.
-  /// - Throws: ``TrainingError/nonFiniteLoss(epoch:step:loss:)`` or
+  ///   - stopWhen: asked after every step; when it says true (on any process of a
+  ///     data-parallel group: the answer travels with the step's sums), training stops
+  ///     there, on every process.
+  /// - Throws: ``TrainingError/interrupted(epochCount:stepCount:)`` when `stopWhen` said
+  ///   so (the epoch in progress continues after ``state`` and ``restore(_:)``);
+  ///   ``TrainingError/nonFiniteLoss(epoch:step:loss:)`` or
   ///   ``TrainingError/nonFiniteGradient(epoch:step:parameter:)``, leaving ``model``'s
   ///   parameters as they were before that step; ``TrainingError/noBatches(sampleCount:batchSize:)``;
   ///   the network's errors (shapes, labels, a one-sample batch in batch normalization).
@@ -83,69 +96,89 @@ public struct Trainer<Scalar: NetworkScalar> {
     on data: LabeledSamples<Scalar>,
     observer: (_ layerIndex: Int, _ input: Tensor<Scalar>) -> Void = { _, _ in },
     onStep: (StepReport<Scalar>) -> Void = { _ in },
-    onMetrics: (TrainingMetrics) -> Void = { _ in }
+    onMetrics: (TrainingMetrics) -> Void = { _ in },
+    stopWhen: () -> Bool = { false }
   ) throws {
-    let batches = configuration.lastBatch.batches(sampleCount: data.count, batchSize: configuration.batchSize)
-    guard !batches.isEmpty else { throw TrainingError.noBatches(sampleCount: data.count, batchSize: configuration.batchSize) }
-    let order = Array(0..<data.count).shuffled(using: &generator)
+    try beginEpochIfNeeded(sampleCount: data.count)
     let clock = ContinuousClock()
     var window = (start: clock.now, examples: 0, loss: 0.0, correct: 0, steps: 0)
-    for (batchIndex, positions) in batches.enumerated() {
+    while let cursor = epochCursor {
+      let positions = cursor.batches[cursor.next]
       let rate = optimizer.learningRate
-      let (loss, logits, correct) = try step(order[positions], of: data, observer: observer)
+      let (loss, logits, correct, stop) = try step(cursor.order[positions], of: data, observer: observer, stopWhen: stopWhen)
+      let isLast = advanceEpochCursor()
       onStep(
         StepReport(
-          epoch: epochCount, step: stepCount - 1, batchSize: positions.count, loss: loss,
+          epoch: isLast ? epochCount - 1 : epochCount, step: stepCount - 1, batchSize: positions.count, loss: loss,
           accuracy: Double(correct) / Double(positions.count), learningRate: rate, logits: logits, model: model))
       window.examples += positions.count
       window.loss += loss * Double(positions.count)
       window.correct += correct
       window.steps += 1
-      if window.steps == configuration.metricsInterval || batchIndex == batches.count - 1 {
+      if window.steps == configuration.metricsInterval || isLast || stop {
         let seconds = Double((clock.now - window.start) / .milliseconds(1)) / 1000
         onMetrics(
           TrainingMetrics(
-            epoch: epochCount, step: stepCount - 1, examples: window.examples,
+            epoch: isLast ? epochCount - 1 : epochCount, step: stepCount - 1, examples: window.examples,
             loss: window.loss / Double(window.examples), accuracy: Double(window.correct) / Double(window.examples),
             examplesPerSecond: Double(window.examples) / max(seconds, 1e-9), learningRate: rate))
         window = (clock.now, 0, 0, 0, 0)
       }
+      if stop { throw TrainingError.interrupted(epochCount: epochCount, stepCount: stepCount) }
     }
-    epochCount += 1
   }
 
   /// `steps` steps, continuing the epoch in progress where the previous call stopped
   /// (a new epoch reshuffles), so experiments can count steps instead of epochs. Use
-  /// either this or ``trainEpoch(on:observer:onStep:onMetrics:)`` on one trainer.
-  /// - Throws: as ``trainEpoch(on:observer:onStep:onMetrics:)``.
+  /// either this or ``trainEpoch(on:observer:onStep:onMetrics:stopWhen:)`` on one trainer.
+  /// - Throws: as ``trainEpoch(on:observer:onStep:onMetrics:stopWhen:)``.
   public mutating func train(
     steps: Int, on data: LabeledSamples<Scalar>,
     observer: (_ layerIndex: Int, _ input: Tensor<Scalar>) -> Void = { _, _ in },
     onStep: (StepReport<Scalar>) -> Void = { _ in }
   ) throws {
     for _ in 0..<steps {
-      if epochCursor == nil {
-        let batches = configuration.lastBatch.batches(sampleCount: data.count, batchSize: configuration.batchSize)
-        guard !batches.isEmpty else {
-          throw TrainingError.noBatches(sampleCount: data.count, batchSize: configuration.batchSize)
-        }
-        epochCursor = (Array(0..<data.count).shuffled(using: &generator), batches, 0)
-      }
+      try beginEpochIfNeeded(sampleCount: data.count)
       let cursor = epochCursor!
       let positions = cursor.batches[cursor.next]
       let rate = optimizer.learningRate
-      let (loss, logits, correct) = try step(cursor.order[positions], of: data, observer: observer)
-      if cursor.next + 1 == cursor.batches.count {
-        epochCursor = nil
-        epochCount += 1
-      } else {
-        epochCursor!.next += 1
-      }
+      let (loss, logits, correct, _) = try step(cursor.order[positions], of: data, observer: observer, stopWhen: { false })
+      advanceEpochCursor()
       onStep(
         StepReport(
           epoch: epochCount, step: stepCount - 1, batchSize: positions.count, loss: loss,
           accuracy: Double(correct) / Double(positions.count), learningRate: rate, logits: logits, model: model))
     }
+  }
+
+  /// Shuffles and cuts a new epoch unless one is in progress; a restored state's
+  /// position within its epoch applies here, to the same shuffle.
+  private mutating func beginEpochIfNeeded(sampleCount: Int) throws {
+    guard epochCursor == nil else { return }
+    let batches = configuration.lastBatch.batches(sampleCount: sampleCount, batchSize: configuration.batchSize)
+    guard !batches.isEmpty else {
+      throw TrainingError.noBatches(sampleCount: sampleCount, batchSize: configuration.batchSize)
+    }
+    let next = resumedBatchIndex ?? 0
+    guard next < batches.count else {
+      throw TrainingError.cannotResume(
+        "the saved state is at batch \(next + 1) of its epoch, but \(sampleCount) samples in batches of \(configuration.batchSize) give \(batches.count)")
+    }
+    let shuffleState = generator.state
+    epochCursor = (Array(0..<sampleCount).shuffled(using: &generator), batches, next, shuffleState)
+    resumedBatchIndex = nil
+  }
+
+  /// Moves to the next batch; at the end of the epoch, counts it and returns true.
+  @discardableResult
+  private mutating func advanceEpochCursor() -> Bool {
+    guard let cursor = epochCursor, cursor.next + 1 < cursor.batches.count else {
+      epochCursor = nil
+      epochCount += 1
+      return true
+    }
+    epochCursor!.next += 1
+    return false
   }
 
   /// One step on the batch of `data` at `indices`: the batch's mean loss, this
@@ -153,8 +186,9 @@ public struct Trainer<Scalar: NetworkScalar> {
   /// parallelism this process computes its shard and the gradients, loss and count are
   /// summed over the processes.
   private mutating func step(
-    _ indices: ArraySlice<Int>, of data: LabeledSamples<Scalar>, observer: (Int, Tensor<Scalar>) -> Void
-  ) throws -> (loss: Double, logits: Tensor<Scalar>, correct: Int) {
+    _ indices: ArraySlice<Int>, of data: LabeledSamples<Scalar>, observer: (Int, Tensor<Scalar>) -> Void,
+    stopWhen: () -> Bool
+  ) throws -> (loss: Double, logits: Tensor<Scalar>, correct: Int, stop: Bool) {
     model.prepareForTrainingStep(stepCount, training: configuration)
     let shard = dataParallelism?.shard(ofBatch: indices.count) ?? 0..<indices.count
     model.zeroGradients()
@@ -176,26 +210,29 @@ public struct Trainer<Scalar: NetworkScalar> {
       }
       try model.accumulateParameterGradients(gradLogits)
     }
-    if let dataParallelism { (loss, correct) = try sumOverProcesses(loss: loss, correct: correct, dataParallelism) }
+    var stop = stopWhen()
+    if let dataParallelism {
+      (loss, correct, stop) = try sumOverProcesses(loss: loss, correct: correct, stop: stop, dataParallelism)
+    }
     guard loss.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epochCount, step: stepCount, loss: loss) }
     if let index = model.gradients.firstIndex(where: { !allFinite($0.scalars) }) {
       throw TrainingError.nonFiniteGradient(epoch: epochCount, step: stepCount, parameter: model.parameterNames[index])
     }
     optimizer.step(&model)
     stepCount += 1
-    return (loss, logits, correct)
+    return (loss, logits, correct, stop)
   }
 
-  /// Sums every gradient, the loss and the correct count over the processes in one
-  /// all-reduce; with per-process statistics everyone also takes rank 0's running
-  /// statistics (see ``Sequential/sumGradients(over:takingRankZeroBuffers:alongWith:)``).
+  /// Sums every gradient, the loss, the correct count and the stop requests over the
+  /// processes in one all-reduce; with per-process statistics everyone also takes rank
+  /// 0's running statistics (see ``Sequential/sumGradients(over:takingRankZeroBuffers:alongWith:)``).
   private mutating func sumOverProcesses(
-    loss: Double, correct: Int, _ parallelism: DataParallelism
-  ) throws -> (loss: Double, correct: Int) {
+    loss: Double, correct: Int, stop: Bool, _ parallelism: DataParallelism
+  ) throws -> (loss: Double, correct: Int, stop: Bool) {
     let totals = try model.sumGradients(
       over: parallelism.group, takingRankZeroBuffers: !parallelism.synchronizesBatchNormalization,
-      alongWith: [loss, Double(correct)])
-    return (totals[0], Int(totals[1]))
+      alongWith: [loss, Double(correct), stop ? 1 : 0])
+    return (totals[0], Int(totals[1]), totals[2] > 0)
   }
 
   /// Checks that every process of ``dataParallelism`` holds the same parameters and

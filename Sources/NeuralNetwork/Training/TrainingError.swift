@@ -10,6 +10,12 @@ public enum TrainingError: Error, Hashable, Sendable, CustomStringConvertible {
   /// Data-parallel processes that should hold the same network do not: these ranks'
   /// parameters or running statistics differ from rank 0's.
   case replicasDiverged(ranks: [Int])
+  /// A stop was asked for (``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:stopWhen:)``'s
+  /// `stopWhen`, Ctrl-C in `bn train`); training stopped after a whole step, `stepCount`
+  /// steps and `epochCount` whole epochs in.
+  case interrupted(epochCount: Int, stepCount: Int)
+  /// A saved training state does not fit this run: the reason.
+  case cannotResume(String)
 
   public var description: String {
     switch self {
@@ -22,6 +28,10 @@ public enum TrainingError: Error, Hashable, Sendable, CustomStringConvertible {
     case .replicasDiverged(let ranks):
       let names = ranks.map { "rank \($0)" }.joined(separator: ", ")
       return "the network of \(names) differs from rank 0's (parameters and running statistics must be identical on every process)"
+    case .interrupted(let epochCount, let stepCount):
+      return "interrupted after step \(stepCount) (\(epochCount) whole epoch\(epochCount == 1 ? "" : "s"))"
+    case .cannotResume(let reason):
+      return "cannot resume: \(reason)"
     }
   }
 }
