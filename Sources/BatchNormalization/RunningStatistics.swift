@@ -34,31 +34,57 @@ public struct RunningStatistics<Scalar: BatchNormScalar>: Hashable, Sendable {
     recalibrationBatches = 0
   }
 
-  /// Folds one batch in. All channels change or none do.
+  /// Folds one batch in. All channels change or none do. A batch whose statistics are
+  /// not finite, or whose blend would not be finite in `Scalar` (a Float batch of ±3e38
+  /// has a variance near 1e77, finite in Double but not in Float), is left out and counted
+  /// in ``skippedNonFiniteBatches``. The counts saturate at `Int.max`.
   mutating func update(
     with statistics: BatchStatistics, mode: BatchNormMode, configuration: BatchNormConfiguration
   ) -> RunningStatisticsUpdate {
     guard statistics.isFinite else {
-      skippedNonFiniteBatches += 1
+      skippedNonFiniteBatches = Self.increment(skippedNonFiniteBatches)
       return .skippedNonFinite
     }
     let weight: Double
     switch mode {
     case .training:
-      batchesSeen += 1
-      recalibrationBatches = 0
-      weight = configuration.momentum.weight(batchesSeen: batchesSeen)
+      weight = configuration.momentum.weight(batchesSeen: Self.increment(batchesSeen))
     case .recalibration:
-      recalibrationBatches += 1
-      weight = 1 / Double(recalibrationBatches)
+      weight = 1 / Double(Self.increment(recalibrationBatches))
     case .inference, .batchStatistics:
       return .unchanged
     }
     // M2/(n − 1) or M2/n as in ChannelMoments.variance(_:), without a branch per channel
     // (forward never measures fewer than 2 values per channel).
     let besselOffset = configuration.runningVarianceEstimator == .unbiased ? 1 : 0
+    guard blendStaysFinite(statistics.channels, weight: weight, besselOffset: besselOffset) else {
+      skippedNonFiniteBatches = Self.increment(skippedNonFiniteBatches)
+      return .skippedNonFinite
+    }
+    if mode == .training {
+      batchesSeen = Self.increment(batchesSeen)
+      recalibrationBatches = 0
+    } else {
+      recalibrationBatches = Self.increment(recalibrationBatches)
+    }
     blendRunningStatistics(
       mean: &mean, variance: &variance, with: statistics.channels, weight: weight, besselOffset: besselOffset)
     return .updated
+  }
+
+  /// `count` + 1, or `Int.max` when it is already there (a state file may say anything).
+  private static func increment(_ count: Int) -> Int {
+    count == .max ? .max : count + 1
+  }
+
+  /// Whether blending `channels` in with `weight` leaves every running value finite in `Scalar`.
+  private func blendStaysFinite(_ channels: [ChannelMoments], weight: Double, besselOffset: Int) -> Bool {
+    for (channel, moments) in channels.enumerated() {
+      let batchVariance = moments.sumOfSquaredDeviations / Double(moments.count - besselOffset)
+      let newMean = (1 - weight) * Double(mean[channel]) + weight * moments.mean
+      let newVariance = (1 - weight) * Double(variance[channel]) + weight * batchVariance
+      guard Scalar(newMean).isFinite, Scalar(newVariance).isFinite else { return false }
+    }
+    return true
   }
 }

@@ -83,6 +83,65 @@ import Testing
   }
 }
 
+/// Values near the ends of the floating-point range: statistics where they are
+/// representable, and where they are not, a batch that counts as non-finite (issue 15).
+@Suite struct RangeEdgeTests {
+  /// Channels of ±a (mean 0, biased variance a²): with a = 5e153 the shifted sums
+  /// (deviations of 2a from the first value) square beyond Double's range, but M2 = 4a²
+  /// = 1e308 does not; with a = 1e154, M2 itself does not fit.
+  @Test(arguments: [ChannelLayout.channelsFirst, .channelsLast])
+  func doubleValuesWhoseDeviationsSquareBeyondTheRange(layout: ChannelLayout) throws {
+    let amplitudes = [5e153, 1.5, 4e153]
+    let shape = try BatchNormShape(batch: 2, channels: 3, spatial: 2, layout: layout)
+    var x = [Double](repeating: 0, count: shape.elementCount)
+    for sample in 0..<2 {
+      for position in 0..<2 {
+        for channel in 0..<3 {
+          x[shape.offset(sample, channel, position)] = (sample + position) % 2 == 0 ? amplitudes[channel] : -amplitudes[channel]
+        }
+      }
+    }
+    var layer = try BatchNorm<Double>(channels: 3, configuration: .init(epsilon: 0))
+    let (y, context) = try layer.forward(x, shape: shape, mode: .training)
+    let statistics = try #require(context.batchStatistics)
+    for channel in 0..<3 {
+      #expect(statistics.mean[channel] == 0)
+      let expected = amplitudes[channel] * amplitudes[channel]
+      #expect(abs(statistics.biasedVariance[channel] - expected) <= 1e-15 * expected, "channel \(channel)")
+    }
+    #expect(zip(y, x).allSatisfy { abs($0 - ($1 > 0 ? 1 : -1)) < 1e-12 })
+    #expect(context.runningStatisticsUpdate == .updated)
+
+    let beyond = x.map { $0.magnitude > 1e153 ? $0 / 5e153 * 1e154 : $0 }
+    let before = layer.runningStatistics
+    let (_, beyondContext) = try layer.forward(beyond, shape: shape, mode: .training)
+    #expect(beyondContext.runningStatisticsUpdate == .skippedNonFinite)
+    #expect(layer.runningStatistics.mean == before.mean && layer.runningStatistics.variance == before.variance)
+  }
+
+  /// A finite Float batch whose variance (≈ 9e76) is finite in Double but not in Float
+  /// leaves the running statistics as they were instead of making them infinite.
+  @Test func floatStatisticsBeyondFloatAreNotBlendedIn() throws {
+    var layer = try BatchNorm<Float>(channels: 1)
+    let shape = try BatchNormShape(batch: 4, channels: 1)
+    let (_, context) = try layer.forward([3e38, -3e38, 3e38, -3e38], shape: shape, mode: .training)
+    #expect(context.runningStatisticsUpdate == .skippedNonFinite)
+    #expect(layer.runningStatistics.variance == [1] && layer.runningStatistics.batchesSeen == 0)
+    #expect(layer.runningStatistics.skippedNonFiniteBatches == 1)
+  }
+
+  /// A state that has counted Int.max batches (a state file may say so) stays there.
+  @Test(arguments: [MomentumPolicy.exponential(0.1), .cumulative])
+  func theBatchCountSaturates(momentum: MomentumPolicy) throws {
+    var layer = try BatchNorm<Float>(channels: 2, configuration: .init(momentum: momentum))
+    layer.runningStatistics.batchesSeen = .max
+    let shape = try BatchNormShape(batch: 3, channels: 2)
+    let (_, context) = try layer.forward([1, 2, 3, 4, 5, 7], shape: shape, mode: .training)
+    #expect(context.runningStatisticsUpdate == .updated)
+    #expect(layer.runningStatistics.batchesSeen == .max)
+  }
+}
+
 /// The same inputs give bit-identical results for every thread count.
 @Suite(.serialized) struct ThreadDeterminismTests {
   static let shapes: [(dimensions: [Int], layout: ChannelLayout)] = [

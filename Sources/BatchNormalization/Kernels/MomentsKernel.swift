@@ -33,10 +33,14 @@ struct ShiftedSums {
   var sum: Double
   var squares: Double
 
-  /// The moments these sums describe.
+  /// The moments these sums describe. Rounding can leave M2 a hair below 0, which is
+  /// clamped; a NaN (∞ − ∞ from squares that overflowed) stays NaN, so the batch counts
+  /// as non-finite instead of having variance 0.
   var moments: ChannelMoments {
     let n = Double(count)
-    return ChannelMoments(count: count, mean: shift + sum / n, sumOfSquaredDeviations: max(0, squares - sum * (sum / n)))
+    let squaredDeviations = squares - sum * (sum / n)
+    return ChannelMoments(
+      count: count, mean: shift + sum / n, sumOfSquaredDeviations: squaredDeviations < 0 ? 0 : squaredDeviations)
   }
 
   /// Adds `other`'s values, re-expressed around this shift K (no division, so merging
@@ -352,11 +356,54 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
   }
 }
 
-/// Each channel's moments of `input` (`shape.elementCount` values), in a new array.
+/// Each channel's moments of `input` (`shape.elementCount` values), in a new array. A
+/// channel whose shifted sums overflowed is measured again with ``scaledChannelMoments(of:shape:channel:)``.
 func channelMoments<Scalar: BatchNormScalar>(of input: BatchElements<Scalar>, shape: BatchNormShape) -> [ChannelMoments] {
-  [ChannelMoments](unsafeUninitializedCapacity: shape.channels) { moments, initialized in
+  var moments = [ChannelMoments](unsafeUninitializedCapacity: shape.channels) { moments, initialized in
     moments.initialize(repeating: .empty)
     computeChannelMoments(input: input, shape: shape, into: moments)
     initialized = shape.channels
   }
+  for channel in moments.indices where !moments[channel].isFinite {
+    moments[channel] = scaledChannelMoments(of: input, shape: shape, channel: channel)
+  }
+  return moments
+}
+
+/// One channel's moments in scaled passes, for a channel whose shifted sums overflowed
+/// (Double values near ±1e154, whose deviations square beyond Double's range). Every
+/// value is divided by s, the power of two at the largest magnitude (exact), so nothing
+/// overflows: mean = s·Σ(x/s)/n and M2 = s²·Σ((x − mean)/s)², which is ∞ only where the
+/// true M2 lies beyond Double's range. A channel holding NaN or ∞ keeps NaN.
+func scaledChannelMoments<Scalar: BatchNormScalar>(
+  of input: BatchElements<Scalar>, shape: BatchNormShape, channel: Int
+) -> ChannelMoments {
+  let values = input.buffer
+  let count = shape.valuesPerChannel
+  let (channels, spatial) = (shape.channels, shape.spatial)
+  // The channel's i-th value: planes of S values per sample (channels-first), or one
+  // value in every row of C (channels-last, and (N, C) in either layout).
+  let channelsFirst = shape.kernelLayout == .channelsFirst
+  func value(_ index: Int) -> Double {
+    channelsFirst
+      ? Double(values[(index / spatial * channels + channel) * spatial + index % spatial])
+      : Double(values[index * channels + channel])
+  }
+  var largest = 0.0
+  for index in 0..<count {
+    let magnitude = value(index).magnitude
+    guard magnitude.isFinite else { return ChannelMoments(count: count, mean: .nan, sumOfSquaredDeviations: .nan) }
+    largest = Swift.max(largest, magnitude)
+  }
+  guard largest > 0 else { return ChannelMoments(count: count, mean: 0, sumOfSquaredDeviations: 0) }
+  let scale = Double(sign: .plus, exponent: largest.exponent, significand: 1)
+  var sum = 0.0
+  for index in 0..<count { sum += value(index) / scale }
+  let scaledMean = sum / Double(count)
+  var squares = 0.0
+  for index in 0..<count {
+    let deviation = value(index) / scale - scaledMean
+    squares += deviation * deviation
+  }
+  return ChannelMoments(count: count, mean: scaledMean * scale, sumOfSquaredDeviations: squares * scale * scale)
 }
