@@ -38,7 +38,7 @@ let package = Package(
       providers: [.apt(["zlib1g-dev"])]
     ),
     // IDX (MNIST format, optionally gzipped) and CSV readers, Fashion-MNIST, synthetic data sets.
-    .target(name: "Datasets", dependencies: ["FileFormats", "CZlib"]),
+    .target(name: "Datasets", dependencies: ["ComputeRuntime", "FileFormats", "CZlib"]),
     // OpenBLAS's C interface (Debian's libopenblas-dev); Apple platforms use Accelerate.
     .systemLibrary(
       name: "CBLAS",

@@ -35,21 +35,28 @@ extension Normalize {
     }
     let gradients = try dy.map { try layer.backward($0, input: x, context: context) }
 
-    try NPY.write(StoredArray(shape: array.shape, scalars: y), to: URL(fileURLWithPath: output))
+    // Every output is encoded first and all are written together: one that cannot be
+    // written leaves every path as it was.
+    var files: [(data: Data, url: URL)] = [(NPY.encode(StoredArray(shape: array.shape, scalars: y)), URL(fileURLWithPath: output))]
     if let gradients {
       let channelShape = [shape.channels]
       if let gradInput {
-        try NPY.write(StoredArray(shape: array.shape, scalars: gradients.gradInput), to: URL(fileURLWithPath: gradInput))
+        files.append((NPY.encode(StoredArray(shape: array.shape, scalars: gradients.gradInput)), URL(fileURLWithPath: gradInput)))
       }
       if let gradScale {
-        try NPY.write(StoredArray(shape: channelShape, scalars: gradients.parameters.scale), to: URL(fileURLWithPath: gradScale))
+        files.append((NPY.encode(StoredArray(shape: channelShape, scalars: gradients.parameters.scale)), URL(fileURLWithPath: gradScale)))
       }
       if let gradShift {
-        try NPY.write(StoredArray(shape: channelShape, scalars: gradients.parameters.shift), to: URL(fileURLWithPath: gradShift))
+        files.append((NPY.encode(StoredArray(shape: channelShape, scalars: gradients.parameters.shift)), URL(fileURLWithPath: gradShift)))
       }
     }
     if let saveState {
-      try stateFile(layer).write(to: URL(fileURLWithPath: saveState))
+      files.append((try stateFile(layer).encode(), URL(fileURLWithPath: saveState)))
+    }
+    do {
+      try AtomicFile.write(files)
+    } catch {
+      throw CommandError("\(error); no output was written")
     }
     report(context, layer: layer)
   }
@@ -68,12 +75,22 @@ extension Normalize {
     }
     let stateTensors = try state.map { try SafeTensors.read(contentsOf: URL(fileURLWithPath: $0)).tensors } ?? [:]
     if let state {
-      layer.runningStatistics.mean = try channelValues(stateTensors, key: "running_mean", file: state, channels: channels)
-      layer.runningStatistics.variance = try channelValues(stateTensors, key: "running_var", file: state, channels: channels)
+      let mean: [Scalar] = try channelValues(stateTensors, key: "running_mean", file: state, channels: channels)
+      let variance: [Scalar] = try channelValues(stateTensors, key: "running_var", file: state, channels: channels)
+      if let channel = mean.indices.first(where: { !mean[$0].isFinite }) {
+        throw CommandError("\(state): running_mean of channel \(channel) is \(mean[channel]); a running mean must be finite")
+      }
+      if let channel = variance.indices.first(where: { !(variance[$0] >= 0 && variance[$0].isFinite) }) {
+        throw CommandError(
+          "\(state): running_var of channel \(channel) is \(variance[channel]); a running variance must be finite and ≥ 0")
+      }
+      layer.runningStatistics.mean = mean
+      layer.runningStatistics.variance = variance
       if let tracked = stateTensors["num_batches_tracked"] {
         guard case .int64(let values) = tracked.elements, values.count == 1 else {
           throw CommandError("\(state): num_batches_tracked must be one int64, got \(tracked.dtypeName) of shape \(tracked.shape)")
         }
+        guard values[0] >= 0 else { throw CommandError("\(state): num_batches_tracked is \(values[0]); it counts batches, ≥ 0") }
         layer.runningStatistics.batchesSeen = Int(values[0])
       }
     }
@@ -131,8 +148,19 @@ extension Normalize {
 
   /// The layer under PyTorch's BatchNorm state_dict names: float32 parameters and
   /// buffers, int64 counter.
-  private func stateFile<Scalar: BatchNormScalar>(_ layer: BatchNorm<Scalar>) -> SafeTensors {
+  /// - Throws: when a Double value is too large for float32 (it would become ±∞).
+  private func stateFile<Scalar: BatchNormScalar>(_ layer: BatchNorm<Scalar>) throws -> SafeTensors {
     let channels = [layer.channels]
+    let named = [
+      ("weight", layer.scale), ("bias", layer.shift), ("running_mean", layer.runningStatistics.mean),
+      ("running_var", layer.runningStatistics.variance),
+    ]
+    for (name, values) in named {
+      if let channel = values.indices.first(where: { values[$0].isFinite && !Float(values[$0]).isFinite }) {
+        throw CommandError(
+          "--save-state \(saveState ?? ""): \(name) of channel \(channel) is \(values[channel]), beyond float32 (the state file's type); no output was written")
+      }
+    }
     return SafeTensors(tensors: [
       "weight": StoredArray(shape: channels, float32: layer.scale.map { Float($0) }),
       "bias": StoredArray(shape: channels, float32: layer.shift.map { Float($0) }),

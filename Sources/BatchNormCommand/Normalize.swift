@@ -103,6 +103,16 @@ struct Normalize: ParsableCommand {
   /// Option combinations that cannot work: a one-line error before anything is read.
   func checkOptions() throws {
     if momentum != nil && cumulative { throw CommandError("give either --momentum or --cumulative, not both") }
+    let outputs = [("--output", output), ("--save-state", saveState), ("--grad-input", gradInput), ("--grad-scale", gradScale), ("--grad-shift", gradShift)]
+    for case (let name, let path?) in outputs where path.isEmpty || path.hasSuffix("/") {
+      throw CommandError("\(name) '\(path)' names no file: give a file name such as out.npy")
+    }
+    let named = outputs.compactMap { name, path in path.map { (name, URL(fileURLWithPath: $0).standardizedFileURL.path) } }
+    for (index, (name, path)) in named.enumerated() {
+      if let other = named[..<index].first(where: { $0.1 == path }) {
+        throw CommandError("\(other.0) and \(name) name the same file, \(path): one would replace the other")
+      }
+    }
     if gradOutput == nil && (gradInput != nil || gradScale != nil || gradShift != nil) {
       throw CommandError("--grad-input, --grad-scale and --grad-shift need --grad-output")
     }

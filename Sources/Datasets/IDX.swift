@@ -1,3 +1,4 @@
+import ComputeRuntime
 import FileFormats
 import Foundation
 
@@ -23,55 +24,85 @@ public struct IDX: Equatable, Sendable {
   static let maximumRank = 4
 
   /// Reads an array from the bytes of an IDX file, gzipped or not; errors name `file`.
+  ///
+  /// A gzipped file is decompressed in two steps: its header first, then exactly the
+  /// bytes the header declares (when they fit in memory), so a small file that inflates
+  /// to gigabytes is refused without being inflated.
   public static func decode(_ data: Data, file: String) throws(FileFormatError) -> IDX {
-    let compressed = Gzip.isCompressed(data)
-    let bytes = compressed ? try Gzip.decompress(data, file: file) : data
-    let after = compressed ? " after decompression" : ""
-    func failure(_ problem: String) -> FileFormatError {
-      FileFormatError(file: file, problem: problem)
+    guard Gzip.isCompressed(data) else {
+      let header = try Header(data, file: file, after: "")
+      return try header.array(in: data, file: file, after: "")
     }
-    guard bytes.count >= 4 else {
-      throw failure("truncated: only \(bytes.count) bytes\(after), not even the 4-byte IDX magic number")
+    let after = " after decompression"
+    let header = try Header(
+      try Gzip.decompress(data, file: file, limit: 4 + 4 * maximumRank).bytes, file: file, after: after)
+    let size = header.dataStart + header.elementCount  // cannot overflow: elementCount fits in memory
+    let (bytes, isComplete) = try Gzip.decompress(data, file: file, limit: size)
+    guard isComplete else {
+      throw FileFormatError(
+        file: file,
+        problem: "unexpected data after the array: the dimensions \(header.dimensions) declare \(header.elementCount) bytes of data but more follow\(after)")
     }
-    let start = bytes.startIndex
-    let (type, rank) = (bytes[start + 2], bytes[start + 3])
-    guard bytes[start] == 0, bytes[start + 1] == 0 else {
-      let found = FileFormatError.hexadecimal(bytes.prefix(4))
-      throw failure("not an IDX file: it starts with \(found)\(after) instead of 00 00, a type and a rank")
-    }
-    guard type == 0x08 else {
-      throw failure("unsupported IDX element type \(typeDescription(type)); only 0x08 (unsigned byte) is read")
-    }
-    guard (1...maximumRank).contains(Int(rank)) else {
-      throw failure("unsupported IDX rank \(rank); expected 1 to \(maximumRank) dimensions")
-    }
-    let dataStart = 4 + 4 * Int(rank)
-    guard bytes.count >= dataStart else {
-      throw failure(
-        "truncated: rank \(rank) needs \(4 * Int(rank)) bytes of dimensions but only \(bytes.count - 4) bytes follow the magic number\(after)"
-      )
-    }
-    let dimensions = (0..<Int(rank)).map { index in
-      let offset = start + 4 + 4 * index
-      return bytes[offset..<(offset + 4)].reduce(0) { value, byte in value << 8 | Int(byte) }
-    }
-    var elementCount = 1
-    for dimension in dimensions {
-      let (product, overflow) = elementCount.multipliedReportingOverflow(by: dimension)
-      guard !overflow else {
-        throw failure("the dimensions \(dimensions) hold more elements than memory can hold")
+    return try header.array(in: bytes, file: file, after: after)
+  }
+
+  /// The magic number, the type, the rank and the dimensions, checked.
+  private struct Header {
+    let dimensions: [Int]
+    let dataStart: Int
+    let elementCount: Int
+
+    /// Reads the header at the start of `bytes`, which may hold only its start.
+    init(_ bytes: Data, file: String, after: String) throws(FileFormatError) {
+      func failure(_ problem: String) -> FileFormatError {
+        FileFormatError(file: file, problem: problem)
       }
-      elementCount = product
+      guard bytes.count >= 4 else {
+        throw failure("truncated: only \(bytes.count) bytes\(after), not even the 4-byte IDX magic number")
+      }
+      let start = bytes.startIndex
+      let (type, rank) = (bytes[start + 2], bytes[start + 3])
+      guard bytes[start] == 0, bytes[start + 1] == 0 else {
+        let found = FileFormatError.hexadecimal(bytes.prefix(4))
+        throw failure("not an IDX file: it starts with \(found)\(after) instead of 00 00, a type and a rank")
+      }
+      guard type == 0x08 else {
+        throw failure("unsupported IDX element type \(IDX.typeDescription(type)); only 0x08 (unsigned byte) is read")
+      }
+      guard (1...IDX.maximumRank).contains(Int(rank)) else {
+        throw failure("unsupported IDX rank \(rank); expected 1 to \(IDX.maximumRank) dimensions")
+      }
+      dataStart = 4 + 4 * Int(rank)
+      guard bytes.count >= dataStart else {
+        throw failure(
+          "truncated: rank \(rank) needs \(4 * Int(rank)) bytes of dimensions but only \(bytes.count - 4) bytes follow the magic number\(after)"
+        )
+      }
+      dimensions = (0..<Int(rank)).map { index in
+        let offset = start + 4 + 4 * index
+        return bytes[offset..<(offset + 4)].reduce(0) { value, byte in value << 8 | Int(byte) }
+      }
+      guard let count = MemoryBudget.product(dimensions) else {
+        throw failure("the dimensions \(dimensions) declare more bytes than a 64-bit integer counts")
+      }
+      guard MemoryBudget.fits(count, bytesPerValue: 1) else {
+        throw failure("the dimensions \(dimensions) declare \(count) bytes of data, \(MemoryBudget.limitDescription)")
+      }
+      elementCount = count
     }
-    let available = bytes.count - dataStart
-    let declared = "the dimensions \(dimensions) declare \(elementCount) bytes of data"
-    guard available >= elementCount else {
-      throw failure("truncated: \(declared) but only \(available) bytes follow\(after)")
+
+    /// The array of `bytes`, which must hold the header and exactly the declared data.
+    func array(in bytes: Data, file: String, after: String) throws(FileFormatError) -> IDX {
+      let available = bytes.count - dataStart
+      let declared = "the dimensions \(dimensions) declare \(elementCount) bytes of data"
+      guard available >= elementCount else {
+        throw FileFormatError(file: file, problem: "truncated: \(declared) but only \(available) bytes follow\(after)")
+      }
+      guard available == elementCount else {
+        throw FileFormatError(file: file, problem: "unexpected data after the array: \(declared) but \(available) bytes follow\(after)")
+      }
+      return IDX(dimensions: dimensions, values: [UInt8](bytes.dropFirst(dataStart)))
     }
-    guard available == elementCount else {
-      throw failure("unexpected data after the array: \(declared) but \(available) bytes follow\(after)")
-    }
-    return IDX(dimensions: dimensions, values: [UInt8](bytes.dropFirst(dataStart)))
   }
 
   /// Reads the IDX file at `url`, gzipped or not; errors name its path.

@@ -1,8 +1,23 @@
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 extension Data {
   /// The contents of the file at `url`, or an error naming its path ("no such file", or why not).
+  /// A pipe, `/dev/stdin` or a device is read to its end.
   package static func contents(of url: URL) throws(FileFormatError) -> Data {
+    var status = stat()
+    if stat(url.path, &status) == 0 {
+      let type = status.st_mode & S_IFMT
+      if type == S_IFDIR { throw FileFormatError(file: url.path, problem: "is a directory, not a file") }
+      if type != S_IFREG { return try readToEnd(url) }
+    }
     do {
       return try Data(contentsOf: url)
     } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
@@ -12,6 +27,19 @@ extension Data {
         ((error as NSError).userInfo[NSUnderlyingErrorKey] as? POSIXError)
         .map { String(cString: strerror($0.code.rawValue)) } ?? error.localizedDescription
       throw FileFormatError(file: url.path, problem: "cannot read: \(reason)")
+    }
+  }
+
+  /// Everything a pipe or a device at `url` gives until its end.
+  private static func readToEnd(_ url: URL) throws(FileFormatError) -> Data {
+    guard let handle = FileHandle(forReadingAtPath: url.path) else {
+      throw FileFormatError(file: url.path, problem: "cannot open for reading: \(String(cString: strerror(errno)))")
+    }
+    defer { try? handle.close() }
+    do {
+      return try handle.readToEnd() ?? Data()
+    } catch {
+      throw FileFormatError(file: url.path, problem: "cannot read: \(error.localizedDescription)")
     }
   }
 

@@ -78,7 +78,8 @@ public struct Checkpoint<Scalar: NetworkScalar> {
   ///
   /// The architecture and the sample shape come from the arguments when given, else
   /// from the metadata. The network is built from them and every one of its keys must
-  /// be in the file, with its shape and dtype, and no other key.
+  /// be in the file, with its shape and dtype, and no other key; every value must be
+  /// finite, and running variances ≥ 0.
   /// - Throws: ``CheckpointError`` naming `file` and the key, with both shapes or dtypes.
   public init(
     decoding contents: SafeTensors, file: String, architecture: Architecture? = nil, sampleShape: [Int]? = nil
@@ -146,6 +147,9 @@ public struct Checkpoint<Scalar: NetworkScalar> {
     case .float64(let values): scalars = values as? [Scalar] ?? values.map { Scalar($0) }
     case .int64(let values): scalars = values.map { Scalar($0) }
     case .uint8(let values): scalars = values.map { Scalar($0) }
+    }
+    if let index = scalars.firstIndex(where: { !$0.isFinite }) {
+      throw failure("tensor '\(name)' holds \(scalars[index]) at index \(index) of \(scalars.count): a trained network's values are finite")
     }
     return Tensor(shape: stored.shape, scalars: scalars)
   }

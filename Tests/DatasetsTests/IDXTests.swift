@@ -1,7 +1,8 @@
-import Datasets
 import FileFormats
 import Foundation
 import Testing
+
+@testable import Datasets
 
 @Suite("IDX")
 struct IDXTests {
@@ -60,7 +61,7 @@ struct IDXTests {
     ),
     (
       "too many elements", idxFile(dimensions: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF], values: []),
-      "the dimensions [4294967295, 4294967295, 4294967295] hold more elements than memory can hold"
+      "the dimensions [4294967295, 4294967295, 4294967295] declare more bytes than a 64-bit integer counts"
     ),
     (
       "cut-short data", idxFile(dimensions: [2, 3], values: [1, 2, 3, 4, 5]),
@@ -88,6 +89,38 @@ struct IDXTests {
         problem: "truncated: the dimensions [2, 3] declare 6 bytes of data but only 5 bytes follow after decompression")
     ) {
       try IDX.decode(compressed, file: "broken-idx.gz")
+    }
+  }
+
+  @Test("A gzip bomb is refused after the bytes its header declares, never inflated whole")
+  func gzipBomb() throws {
+    // 10 labels declared, then 64 MiB of zeros: about 64 kB compressed.
+    let bomb = try gzipped(idxFile(dimensions: [10], values: [UInt8](repeating: 0, count: 64 << 20)))
+    #expect(bomb.count < 200_000)
+    #expect(
+      throws: FileFormatError(
+        file: "bomb.gz",
+        problem: "unexpected data after the array: the dimensions [10] declare 10 bytes of data but more follow after decompression")
+    ) {
+      try IDX.decode(bomb, file: "bomb.gz")
+    }
+    // The decompressor stops one byte past its limit.
+    let (bytes, isComplete) = try Gzip.decompress(bomb, file: "bomb.gz", limit: 1000)
+    #expect(bytes.count == 1000 && !isComplete)
+    let (whole, wholeIsComplete) = try Gzip.decompress(try gzipped(Data([1, 2, 3])), file: "small.gz", limit: 3)
+    #expect(whole == Data([1, 2, 3]) && wholeIsComplete)
+  }
+
+  @Test(
+    "A header that declares more than memory holds is refused before reading on",
+    arguments: [
+      ([100_000, 100_000, 100_000], "the dimensions [100000, 100000, 100000] declare 1000000000000000 bytes of data, more than this machine's"),
+      ([4_294_967_295, 4_294_967_295], "the dimensions [4294967295, 4294967295] declare more bytes than a 64-bit integer counts"),
+    ])
+  func hugeHeader(dimensions: [Int], message: String) throws {
+    for file in [idxFile(dimensions: dimensions, values: [1, 2, 3]), try gzipped(idxFile(dimensions: dimensions, values: [1, 2, 3]))] {
+      let error = #expect(throws: FileFormatError.self) { try IDX.decode(file, file: "huge") }
+      #expect(error?.problem.hasPrefix(message) == true, "\(String(describing: error))")
     }
   }
 

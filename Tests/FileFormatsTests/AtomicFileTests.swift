@@ -63,17 +63,39 @@ struct AtomicFileTests {
     }
   }
 
-  @Test("A failed rename removes the temporary file and keeps the destination")
-  func failedRename() throws {
+  @Test("A directory at the destination is an error before anything is written")
+  func directoryInTheWay() throws {
     try withTemporaryDirectory { directory in
       let url = directory.appendingPathComponent("occupied")
       try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
       try Data([9]).write(to: url.appendingPathComponent("inside"))
       let error = #expect(throws: FileFormatError.self) { try AtomicFile.write(Data([1]), to: url) }
-      #expect(error?.file == url.path)
-      #expect(error?.problem.hasPrefix("cannot move the new file into place: ") == true)
+      #expect(error == FileFormatError(file: url.path, problem: "is a directory; give a file name"))
       #expect(try contents(of: directory) == ["occupied"])
       #expect(try contents(of: url) == ["inside"])
+    }
+  }
+
+  @Test("Several files are written all or none")
+  func allOrNone() throws {
+    try withTemporaryDirectory { directory in
+      let first = directory.appendingPathComponent("y.npy")
+      let second = directory.appendingPathComponent("state.safetensors")
+      try Data([1]).write(to: first)
+      try FileManager.default.createDirectory(at: second, withIntermediateDirectories: false)
+      #expect(throws: FileFormatError(file: second.path, problem: "is a directory; give a file name")) {
+        try AtomicFile.write([(Data([2]), first), (Data([3]), second)])
+      }
+      // A failure while writing (here: a missing directory) removes the temporaries already written.
+      let missing = directory.appendingPathComponent("missing/dx.npy")
+      #expect(throws: FileFormatError.self) { try AtomicFile.write([(Data([2]), first), (Data([3]), missing)]) }
+      #expect(try Data(contentsOf: first) == Data([1]))
+      #expect(try contents(of: directory) == ["state.safetensors", "y.npy"])
+
+      let third = directory.appendingPathComponent("dx.npy")
+      try AtomicFile.write([(Data([2]), first), (Data([4]), third)])
+      #expect(try Data(contentsOf: first) == Data([2]) && Data(contentsOf: third) == Data([4]))
+      #expect(try contents(of: directory) == ["dx.npy", "state.safetensors", "y.npy"])
     }
   }
 }

@@ -52,6 +52,7 @@ import Testing
     ("linear:100,softmax", "architecture token 2 'softmax': unknown layer 'softmax'; expected one of linear, conv, maxpool, avgpool, flatten, bn, sigmoid, tanh, relu, dropout"),
     ("linear", "architecture token 1 'linear': linear needs OUT, e.g. linear:100"),
     ("linear:0", "architecture token 1 'linear:0': OUT must be a positive integer, got '0'"),
+    ("linear:2147483648", "architecture token 1 'linear:2147483648': OUT must be at most 2147483647, got '2147483648'"),
     ("linear:10:3", "architecture token 1 'linear:10:3': linear takes at most 1 numbers (OUT)"),
     ("conv:32", "architecture token 1 'conv:32': conv needs OUT:KERNEL, e.g. conv:32:3:1:1"),
     ("conv:32:3:1:-1", "architecture token 1 'conv:32:3:1:-1': PADDING must be a non-negative integer, got '-1'"),

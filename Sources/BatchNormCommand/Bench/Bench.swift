@@ -76,8 +76,16 @@ struct Bench: ParsableCommand {
   var json: String?
 
   func validate() throws {
-    for shape in shapes where BenchmarkShape(parsing: shape) == nil {
-      throw ValidationError("cannot read shape '\(shape)': write it like 64x100, 1x256x56x56 or nhwc:1x56x56x256")
+    for shape in shapes {
+      guard let parsed = BenchmarkShape(parsing: shape) else {
+        throw ValidationError("cannot read shape '\(shape)': write it like 64x100, 1x256x56x56 or nhwc:1x56x56x256")
+      }
+      // x, y, dy and dx in Float, or Double in the reference check.
+      let values = MemoryBudget.product(parsed.dimensions + [4])
+      guard MemoryBudget.fits(values, bytesPerValue: MemoryLayout<Double>.size) else {
+        throw ValidationError(
+          "shape '\(shape)' is too large to time: its 4 arrays \(values.map { "need \(MemoryBudget.describe(bytes: Double($0) * 8)), \(MemoryBudget.limitDescription)" } ?? "hold more values than a 64-bit integer counts")")
+      }
     }
     for operation in operations where BenchmarkOperation(rawValue: operation) == nil {
       throw ValidationError(
@@ -97,6 +105,10 @@ struct Bench: ParsableCommand {
       throw ValidationError("--model and --batch need --training-steps")
     }
     guard batches.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--batch takes sizes of at least 2 (batch normalization needs two samples)") }
+    // A step keeps about 10 values per input value (activations, gradients, im2col).
+    for batch in batches where !MemoryBudget.fits(MemoryBudget.product([batch, 784, 10]), bytesPerValue: MemoryLayout<Float>.size) {
+      throw ValidationError("--batch \(batch) is too large: a training step on it would need \(MemoryBudget.limitDescription)")
+    }
     guard warmUpSteps >= 1, minSteps >= 1 else { throw ValidationError("--warm-up-steps and --min-steps must be at least 1") }
     guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
   }

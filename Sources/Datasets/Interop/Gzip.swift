@@ -20,6 +20,14 @@ enum Gzip {
 
   /// The decompressed contents of the gzip stream `data`; errors name `file`.
   static func decompress(_ data: Data, file: String) throws(FileFormatError) -> Data {
+    try decompress(data, file: file, limit: .max).bytes
+  }
+
+  /// The first `limit` decompressed bytes of the gzip stream `data` at most, and whether
+  /// that was all of it: decompression stops as soon as a byte beyond `limit` appears, so
+  /// a small file that inflates to gigabytes (a gzip bomb) never takes more memory than
+  /// the caller allows. Errors name `file`.
+  static func decompress(_ data: Data, file: String, limit: Int) throws(FileFormatError) -> (bytes: Data, isComplete: Bool) {
     func failure(_ problem: String) -> FileFormatError {
       FileFormatError(file: file, problem: problem)
     }
@@ -34,12 +42,17 @@ enum Gzip {
     }
     defer { inflateEnd(&stream) }
 
-    var output = Data(count: expectedSize(of: data))
+    // One byte beyond the limit tells that there is more.
+    let capacity = limit == .max ? limit : limit + 1
+    var output = Data(count: min(expectedSize(of: data), capacity))
     var consumed = 0
     var produced = 0
     while true {
+      if produced == capacity {
+        return (output.prefix(limit), false)
+      }
       if produced == output.count {
-        output.count += max(output.count, 1 << 16)
+        output.count += min(max(output.count, 1 << 16), capacity - output.count)
       }
       let status = inflateStep(&stream, input: data, consumed: &consumed, output: &output, produced: &produced)
       switch status {
@@ -49,7 +62,7 @@ enum Gzip {
         let rest = data.dropFirst(consumed)
         if rest.isEmpty {
           output.count = produced
-          return output
+          return produced > limit ? (output.prefix(limit), false) : (output, true)
         }
         guard magic.starts(with: rest.prefix(magic.count)) else {
           throw failure(

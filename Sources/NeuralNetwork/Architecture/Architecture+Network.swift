@@ -1,4 +1,5 @@
 import BatchNormalization
+import ComputeRuntime
 
 extension Architecture {
   /// The network this architecture describes, for samples of `sampleShape` (one
@@ -19,11 +20,32 @@ extension Architecture {
   ) throws(ArchitectureError) -> Sequential<Scalar> {
     var shape = sampleShape
     var network: [any Layer<Scalar>] = []
+    let valueSize = MemoryLayout<Scalar>.size
+    guard sampleShape.allSatisfy({ $0 >= 1 }), MemoryBudget.fits(MemoryBudget.product(sampleShape), bytesPerValue: valueSize) else {
+      throw ArchitectureError(
+        text: description, tokenIndex: 0, token: layers.first?.description ?? "",
+        reason: "samples of shape \(sampleShape) \(Self.tooLarge(MemoryBudget.product(sampleShape), valueSize))")
+    }
+    var parameterCount = 0
     for (index, specification) in layers.enumerated() {
       do {
+        // Sizes first, in checked arithmetic: a layer too large is an error, not a trap.
+        let total = specification.parameterCount(inputShape: shape).flatMap { count in
+          parameterCount.addingReportingOverflow(count).overflow ? nil : parameterCount + count
+        }
+        guard let total, MemoryBudget.fits(total, bytesPerValue: valueSize) else {
+          throw LayerSpecification.ResourceFailure(
+            message: "the parameters up to here \(Self.tooLarge(total, valueSize))")
+        }
+        parameterCount = total
         let layer: any Layer<Scalar> = try specification.makeLayer(
           inputShape: shape, initializer: initializer, using: &generator)
-        shape = Array(try layer.outputShape(forInputShape: [1] + shape).dropFirst())
+        let outputShape = Array(try layer.outputShape(forInputShape: [1] + shape).dropFirst())
+        guard MemoryBudget.fits(MemoryBudget.product(outputShape), bytesPerValue: valueSize) else {
+          throw LayerSpecification.ResourceFailure(
+            message: "its output per sample, \(outputShape), \(Self.tooLarge(MemoryBudget.product(outputShape), valueSize))")
+        }
+        shape = outputShape
         network.append(layer)
       } catch {
         throw ArchitectureError(
@@ -43,6 +65,14 @@ extension Architecture {
     } catch {
       preconditionFailure("a network that was built token by token does not chain: \(error)")
     }
+  }
+
+  /// "need 78500000000 values (314 GB), more than this machine's 25.3 GB of memory", or
+  /// "holds more values than a 64-bit integer counts".
+  private static func tooLarge(_ count: Int?, _ valueSize: Int) -> String {
+    guard let count else { return "holds more values than a 64-bit integer counts" }
+    let bytes = MemoryBudget.describe(bytes: Double(count) * Double(valueSize))
+    return "need \(count) values (\(bytes)), \(MemoryBudget.limitDescription)"
   }
 
   /// Whether the network wants image-shaped samples [C, H, W]: its first layer that
@@ -66,6 +96,8 @@ extension Architecture {
       return "\(layer) expects \(expected) but gets \(shown)"
     case let error as LayerSpecification.ShapeFailure:
       return "\(error.message) but gets \(shown)"
+    case let error as LayerSpecification.ResourceFailure:
+      return "\(error.message) (input \(shown))"
     default:
       return "\(error) (input \(shown))"
     }
@@ -76,6 +108,29 @@ extension LayerSpecification {
   /// A layer that cannot be made for the shape that reaches it.
   struct ShapeFailure: Error {
     let message: String
+  }
+
+  /// A layer, or a network up to it, too large for this machine.
+  struct ResourceFailure: Error {
+    let message: String
+  }
+
+  /// The layer's parameter count for samples of `inputShape`; nil when it overflows
+  /// `Int`. Layers that cannot take the shape count 0 (making them says why).
+  func parameterCount(inputShape: [Int]) -> Int? {
+    switch self {
+    case .linear(let outputs):
+      guard let features = MemoryBudget.product(inputShape) else { return nil }
+      return MemoryBudget.product([features + 1, outputs])  // features fit in memory: + 1 cannot overflow
+    case .convolution(let outputs, let kernel, _, _):
+      guard inputShape.count == 3 else { return 0 }
+      guard let weightsPerOutput = MemoryBudget.product([inputShape[0], kernel, kernel]) else { return nil }
+      return MemoryBudget.product([weightsPerOutput + 1, outputs])  // the +1 cannot overflow: that product did not
+    case .batchNorm:
+      return inputShape.first.map { 4 * $0 } ?? 0
+    case .maxPool, .averagePool, .flatten, .sigmoid, .tanh, .relu, .dropout:
+      return 0
+    }
   }
 
   /// The layer for samples of `inputShape` (without the batch dimension).

@@ -95,6 +95,9 @@ public enum LayerSpecification: Hashable, Sendable, CustomStringConvertible {
           guard let value = Int(arguments[position]), value >= (argumentName == "PADDING" ? 0 : 1) else {
             throw ParseFailure(message: "\(argumentName) must be a \(argumentName == "PADDING" ? "non-negative" : "positive") integer, got '\(arguments[position])'")
           }
+          guard value <= Self.largestSize else {
+            throw ParseFailure(message: "\(argumentName) must be at most \(Self.largestSize), got '\(arguments[position])'")
+          }
           values.append(value)
         } else if let fallback = defaults[position] {
           values.append(fallback)
@@ -128,6 +131,11 @@ public enum LayerSpecification: Hashable, Sendable, CustomStringConvertible {
       throw ParseFailure(message: "unknown layer '\(parts[0])'; expected one of linear, conv, maxpool, avgpool, flatten, bn, sigmoid, tanh, relu, dropout")
     }
   }
+
+  /// The largest size a token takes (2³¹ − 1): no layer has more outputs, kernel,
+  /// stride or padding, and sums and products of a few such sizes stay far from
+  /// overflowing `Int`.
+  static let largestSize = Int(Int32.max)
 
   private static let examples = ["linear": "linear:100", "conv": "conv:32:3:1:1", "maxpool": "maxpool:2", "avgpool": "avgpool:2"]
 

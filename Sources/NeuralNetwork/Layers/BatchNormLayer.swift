@@ -237,6 +237,14 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
       throw NetworkError.invalidParameter(
         layer: description, name: "num_batches_tracked", value: Double(batchesSeen), allowed: "a whole number ≥ 0")
     }
+    if let channel = newBuffers[0].scalars.firstIndex(where: { !$0.isFinite }) {
+      throw NetworkError.invalidParameter(
+        layer: description, name: "running_mean[\(channel)]", value: Double(newBuffers[0].scalars[channel]), allowed: "a finite number")
+    }
+    if let channel = newBuffers[1].scalars.firstIndex(where: { !($0 >= 0 && $0.isFinite) }) {
+      throw NetworkError.invalidParameter(
+        layer: description, name: "running_var[\(channel)]", value: Double(newBuffers[1].scalars[channel]), allowed: "a finite number ≥ 0")
+    }
     normalization.runningStatistics.mean = newBuffers[0].scalars
     normalization.runningStatistics.variance = newBuffers[1].scalars
     normalization.runningStatistics.batchesSeen = Int(batchesSeen)
