@@ -48,6 +48,7 @@ struct Evaluate: ParsableCommand {
     }
     var test = try DatasetArgument.loadTestSet(data.dataset)
     if let binarize = data.binarize { test = test.binarized(threshold: binarize) }
+    guard test.count > 0 else { throw CommandError("the test set of \(data.dataset) holds no images: nothing to evaluate") }
 
     // A file from PyTorch has no sample shape: take the data's, in the form the architecture wants.
     var sampleShape: [Int]?
@@ -63,6 +64,11 @@ struct Evaluate: ParsableCommand {
     guard checkpoint.sampleShape.reduce(1, *) == test.pixelsPerImage else {
       throw CommandError(
         "\(model) takes samples \(checkpoint.sampleShape) but \(data.dataset) has images of \(test.height) × \(test.width)")
+    }
+    let outputs = try checkpoint.architecture.outputShape(forSampleShape: checkpoint.sampleShape)
+    guard outputs.count == 1, outputs[0] >= test.classCount else {
+      throw CommandError(
+        "\(model) gives \(outputs) outputs per sample but \(data.dataset) has \(test.classCount) classes")
     }
     let samples = try DatasetArgument.samples(test, sampleShape: checkpoint.sampleShape)
     var evaluation: Evaluation

@@ -58,6 +58,11 @@ struct LabCommand: ParsableCommand {
     let context = LabContext(budget: budget, seed: seed, data: labData, distributedRunner: distributedRunner) { line in
       FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
+    do {
+      try ReportWriter.prepare(URL(fileURLWithPath: out))
+    } catch {
+      throw CommandError("--out \(error)")
+    }
     var reports: [ExperimentReport] = []
     for experiment in selected {
       context.progress("== \(experiment.name)")
@@ -65,7 +70,12 @@ struct LabCommand: ParsableCommand {
       context.progress("\(experiment.name): \(report.verdict.rawValue) (\(String(format: "%.1f", report.wallSeconds)) s)")
       reports.append(report)
     }
-    let index = try ReportWriter.write(reports, budget: budget, seed: seed, to: URL(fileURLWithPath: out))
+    let index: URL
+    do {
+      index = try ReportWriter.write(reports, budget: budget, seed: seed, to: URL(fileURLWithPath: out))
+    } catch {
+      throw CommandError("--out \(error); the report was not written")
+    }
     print("report: \(index.path)")
   }
 

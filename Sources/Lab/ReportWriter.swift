@@ -1,25 +1,59 @@
 import FileFormats
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Writes the lab report: one static, self-contained `index.html` (figures inline as
 /// SVG, opens from disk), plus each table as CSV and each figure as SVG beside it.
 public enum ReportWriter {
-  /// Writes `reports` into `directory` (created if needed); every file atomically.
+  /// Writes `reports` into `directory` (created if needed), all files or none: every
+  /// CSV, SVG and `index.html` is written and flushed before any takes its place, so a
+  /// full disk leaves the previous report whole.
   /// - Returns: the URL of `index.html`.
+  /// - Throws: ``FileFormatError`` naming the directory or file and the reason.
   @discardableResult
   public static func write(_ reports: [ExperimentReport], budget: LabBudget, seed: UInt64, to directory: URL) throws -> URL {
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    try prepare(directory)
+    var files: [(data: Data, url: URL)] = []
     for report in reports {
       for table in report.tables {
-        try AtomicFile.write(Data(table.csv.utf8), to: directory.appendingPathComponent("\(table.name).csv"))
+        files.append((Data(table.csv.utf8), directory.appendingPathComponent("\(table.name).csv")))
       }
       for figure in report.figures {
-        try AtomicFile.write(Data(figure.svg.utf8), to: directory.appendingPathComponent("\(figure.name).svg"))
+        files.append((Data(figure.svg.utf8), directory.appendingPathComponent("\(figure.name).svg")))
       }
     }
     let index = directory.appendingPathComponent("index.html")
-    try AtomicFile.write(Data(html(reports, budget: budget, seed: seed).utf8), to: index)
+    files.append((Data(html(reports, budget: budget, seed: seed).utf8), index))
+    try AtomicFile.write(files)
     return index
+  }
+
+  /// Creates `directory` if needed and checks that files can be written in it: `bn lab`
+  /// asks before its experiments run, not minutes later.
+  /// - Throws: ``FileFormatError`` naming the directory and the reason.
+  public static func prepare(_ directory: URL) throws(FileFormatError) {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+      throw FileFormatError(file: directory.path, problem: "is a file; the report needs a directory")
+    }
+    // mkdir -p, one component at a time, so the error is the system's own ("Not a
+    // directory", "Permission denied") for the component that failed.
+    var path = directory.path.hasPrefix("/") ? "" : "."
+    for component in directory.path.split(separator: "/") {
+      path += "/" + component
+      if mkdir(path, 0o777) != 0 && errno != EEXIST {
+        throw FileFormatError(
+          file: directory.path, problem: "cannot create the report directory \(path): \(String(cString: strerror(errno)))")
+      }
+    }
+    guard FileManager.default.isWritableFile(atPath: directory.path) else {
+      throw FileFormatError(file: directory.path, problem: "cannot write in the report directory: permission denied")
+    }
   }
 
   static func html(_ reports: [ExperimentReport], budget: LabBudget, seed: UInt64) -> String {

@@ -212,4 +212,37 @@ import Testing
     #expect(result.status != 0)
     #expect(result.standardError.contains("--epochs must be at least 1, got -1"), "\(result.standardError)")
   }
+
+  @Test func anEmptyTestSetOrTooFewOutputsIsRefusedBeforeTraining() throws {
+    let data = try TemporaryDirectory()
+    let dataset = try TrainCommandTests.writeDataset(in: data)
+    let empty = try TemporaryDirectory()
+    let emptyDataset = try TrainCommandTests.writeDataset(in: empty, testCount: 0)
+    let directory = try TemporaryDirectory()
+    let model = directory.path("m.safetensors")
+    TrainCommandTests.expectOneLineError(
+      try CommandRunner.run(["train", "--dataset", emptyDataset, "--arch", "linear:10", "--out", model]),
+      containing: "holds no images: nothing to evaluate on")
+    TrainCommandTests.expectOneLineError(
+      try CommandRunner.run(["train", "--dataset", dataset, "--arch", "linear:4", "--out", model]),
+      containing: "the network gives [4] outputs per sample but the data set has 10 classes: end with linear:10")
+    #expect(try directory.contents() == [])
+    let trained = try CommandRunner.run(["train", "--dataset", dataset, "--arch", "linear:10", "--epochs", "1", "--out", model])
+    #expect(trained.status == 0)
+    TrainCommandTests.expectOneLineError(
+      try CommandRunner.run(["eval", "--model", model, "--dataset", emptyDataset]), containing: "holds no images")
+  }
+
+  @Test func aLabReportPlaceThatCannotBeWrittenIsSaidFirst() throws {
+    let directory = try TemporaryDirectory()
+    try Data("a file".utf8).write(to: URL(fileURLWithPath: directory.path("file")))
+    for (out, message) in [
+      (directory.path("file"), "is a file; the report needs a directory"),
+      (directory.path("file/report"), "cannot create the report directory \(directory.path("file/report")): Not a directory"),
+    ] {
+      let result = try CommandRunner.run(["lab", "bessel", "--quick", "--out", out])
+      TrainCommandTests.expectOneLineError(result, containing: "--out \(out): \(message)")
+      #expect(result.standardOutput.isEmpty, "no experiment ran: \(result.standardOutput)")
+    }
+  }
 }
