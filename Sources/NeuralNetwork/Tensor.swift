@@ -21,10 +21,7 @@ public struct Tensor<Scalar: NetworkScalar>: Hashable, Sendable {
   /// A tensor of `shape` holding `scalars` in row-major order.
   /// - Precondition: no dimension is negative and `scalars.count` is their product.
   public init(shape: [Int], scalars: [Scalar]) {
-    precondition(shape.allSatisfy { $0 >= 0 }, "tensor shape \(shape) has a negative dimension")
-    precondition(
-      Self.elementCount(of: shape) == scalars.count,
-      "tensor shape \(shape) needs \(Self.elementCount(of: shape)) scalars, got \(scalars.count)")
+    precondition(Self.holds(scalars.count, shape: shape), "tensor shape \(shape) cannot hold \(scalars.count) scalars")
     self.shape = shape
     self.scalars = scalars
     self.count = scalars.count
@@ -46,6 +43,12 @@ public struct Tensor<Scalar: NetworkScalar>: Hashable, Sendable {
 
   /// Sets every scalar to zero in place, keeping the storage.
   mutating func setToZero() { NeuralNetwork.setToZero(&scalars) }
+
+  /// Whether a tensor of `shape` holds exactly `count` scalars: no dimension is negative
+  /// and their product is `count`.
+  static func holds(_ count: Int, shape: [Int]) -> Bool {
+    shape.allSatisfy { $0 >= 0 } && elementCount(of: shape) == count
+  }
 
   /// The product of `shape`'s dimensions.
   static func elementCount(of shape: [Int]) -> Int {

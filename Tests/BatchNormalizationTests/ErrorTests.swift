@@ -14,8 +14,9 @@ import Testing
     #expect(error == .singleValuePerChannel(shape: shape))
     #expect(error?.description.hasPrefix("Expected more than 1 value per channel when training, got 1") == true)
     #expect(layer == before)
-    // Inference is fine with one value.
-    _ = try layer.forward([Float](repeating: 1, count: shape.elementCount), shape: shape, mode: .inference)
+    // Inference is fine with one value: running mean 0 and variance 1 give 1/√(1 + ε).
+    let (y, _) = try layer.forward([Float](repeating: 1, count: shape.elementCount), shape: shape, mode: .inference)
+    #expect(maximumDifference(y, [Double](repeating: 1 / (1 + 1e-5).squareRoot(), count: shape.elementCount)) <= 1e-7)
   }
 
   @Test func singleValuePolicyCanUseRunningStatistics() throws {

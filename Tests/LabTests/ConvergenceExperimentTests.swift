@@ -22,9 +22,9 @@ struct ConvergenceExperimentTests {
         .filter { $0.0 == flag && $0.1.0 == 1 }.map(\.1.1)
       #expect(Set(best).count == 1)
     }
-    for accuracy in runs.column("final_test_accuracy") + runs.column("validation_accuracy") where accuracy.isFinite {
-      #expect((0...1).contains(accuracy))
-    }
+    let accuracies = (runs.column("final_test_accuracy") + runs.column("validation_accuracy")).filter(\.isFinite)
+    #expect(!accuracies.isEmpty)
+    #expect(accuracies.allSatisfy { (0...1).contains($0) })
 
     let curves = report.tables[1]
     let pointsPerRun = setup.steps / setup.evaluateEvery + 1

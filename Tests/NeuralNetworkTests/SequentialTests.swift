@@ -159,7 +159,12 @@ import Testing
     let frozen = model.buffers
     _ = try model.forward(batches[2], mode: .training)
     #expect(model.buffers == frozen)
-    _ = try model.backward(Tensor(zeros: [8, 2]))
+    // Backward through frozen statistics: a zero output gradient gives zero everywhere.
+    model.zeroGradients()
+    let gradInput = try model.backward(Tensor(zeros: [8, 2]))
+    #expect(gradInput.shape == batches[2].shape && gradInput.scalars.allSatisfy { $0 == 0 })
+    #expect(model.gradients.allSatisfy { $0.scalars.allSatisfy { $0 == 0 } })
+    #expect(model.buffers == frozen)
   }
 
   @Test func nestedSequentialNamesAndUpdates() throws {

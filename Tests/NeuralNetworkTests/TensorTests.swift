@@ -1,5 +1,6 @@
-import NeuralNetwork
 import Testing
+
+@testable import NeuralNetwork
 
 @Suite struct TensorTests {
   @Test func shapesAndCounts() {
@@ -18,6 +19,14 @@ import Testing
     copy.scalars[0] = 9
     #expect(original.scalars == [1, 2])
     #expect(copy != original)
+  }
+
+  /// The condition the initializer's precondition checks, on every toolchain (exit
+  /// tests, which watch the trap itself, need Swift 6.2).
+  @Test func theShapeMustHoldTheScalars() {
+    #expect(Tensor<Float>.holds(4, shape: [2, 2]) && Tensor<Float>.holds(1, shape: []) && Tensor<Float>.holds(0, shape: [3, 0]))
+    #expect(!Tensor<Float>.holds(3, shape: [2, 2]) && !Tensor<Float>.holds(5, shape: [2, 2]))
+    #expect(!Tensor<Float>.holds(4, shape: [-2, -2]))
   }
 
   #if compiler(>=6.2)

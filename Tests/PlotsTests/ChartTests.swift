@@ -137,7 +137,9 @@ struct ChartTests {
     let directory = URL(fileURLWithPath: ProcessInfo.processInfo.environment["PLOTS_EXAMPLES_DIRECTORY"]!)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     for (name, chart) in Examples.all {
-      try Data(chart.svg().utf8).write(to: directory.appendingPathComponent(name + ".svg"))
+      let file = directory.appendingPathComponent(name + ".svg")
+      try Data(chart.svg().utf8).write(to: file)
+      #expect(try String(contentsOf: file, encoding: .utf8) == chart.svg(), "\(file.path) holds the chart")
     }
   }
 }
