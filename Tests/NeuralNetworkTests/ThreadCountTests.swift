@@ -40,4 +40,34 @@ import Testing
     var generator = SeededGenerator(seed: 62)
     try Self.check(Linear<Float>(inputFeatures: 784, outputFeatures: 100, using: &generator), input: [300, 784])
   }
+
+  /// Whole training runs, as `bn train` makes them: a CNN with batch normalization,
+  /// pooling, dropout and Adam, and an MLP whose first product is large enough to be
+  /// split, for 2 epochs at 1, 2 and 3 threads; every parameter and running statistic
+  /// must come out bit for bit the same (the README promises it).
+  @Test(arguments: [
+    ("conv:6:3:1:1,bn,relu,maxpool:2,dropout:0.2,flatten,linear:10", [1, 12, 12], 30),
+    ("linear:300,bn,sigmoid,linear:10", [784], 300),
+  ])
+  func wholeTrainingRuns(architecture: String, sampleShape: [Int], batchSize: Int) throws {
+    var generator = SeededGenerator(seed: 63)
+    let count = 2 * batchSize + batchSize / 2
+    let samples: Tensor<Float> = generator.gaussianTensor([count] + sampleShape)
+    let data = try LabeledSamples(samples: samples, labels: (0..<count).map { $0 % 10 })
+    func run(threads: Int) throws -> [[UInt32]] {
+      let before = ComputeThreads.count
+      defer { ComputeThreads.setIncludingBLAS(before) }
+      ComputeThreads.setIncludingBLAS(threads)
+      var weights = SeededGenerator(seed: 64)
+      let model: Sequential<Float> = try Architecture(parsing: architecture).makeNetwork(sampleShape: sampleShape, using: &weights)
+      var trainer = Trainer(
+        model: model, optimizer: Adam(schedule: .constant(0.01)), configuration: TrainingConfiguration(batchSize: batchSize, seed: 5))
+      for _ in 0..<2 { try trainer.trainEpoch(on: data) }
+      return (trainer.model.parameters + trainer.model.buffers).map { $0.scalars.map(\.bitPattern) }
+    }
+    let serial = try run(threads: 1)
+    for threads in [2, 3] {
+      #expect(try run(threads: threads) == serial, "\(threads) threads")
+    }
+  }
 }
