@@ -171,5 +171,24 @@ import Testing
     for result in results.dropFirst() {
       #expect(result.map(\.bitPattern) == results[0].map(\.bitPattern))
     }
+    // Identical, and right: the Float64 reference catches a formula error that every
+    // thread count would share (the streamed rows of the last shape included).
+    var reference = ReferenceBatchNorm(
+      channels: shape.channels, gamma: Array(repeating: 1, count: shape.channels), beta: Array(repeating: 0, count: shape.channels))
+    reference.relu = true
+    let expected = reference.trainingBackward(doubles(dy), doubles(x), shape)
+    let y = Array(results[0][..<shape.elementCount])
+    let dx = Array(results[0][shape.elementCount..<2 * shape.elementCount])
+    let exactOutput = reference.trainingForward(doubles(x), shape)
+    #expect(maximumDifference(y, exactOutput) <= 1e-5)
+    // Where the exact value before the ReLU lies within Float's rounding of 0, the fused
+    // ReLU's mask may go either way (one value in 4.3 million here): compare dx elsewhere.
+    var withoutReLU = reference
+    withoutReLU.relu = false
+    let beforeReLU = withoutReLU.trainingForward(doubles(x), shape)
+    let decided = dx.indices.filter { abs(beforeReLU[$0]) > 1e-6 }
+    #expect(dx.count - decided.count <= 10)
+    let tolerance = 1e-4 * max(1, expected.dx.map(abs).max() ?? 1)
+    #expect(decided.allSatisfy { abs(Double(dx[$0]) - expected.dx[$0]) <= tolerance })
   }
 }
