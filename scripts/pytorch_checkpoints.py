@@ -60,12 +60,13 @@ def build(architecture, sample_shape):
     for token in architecture.split(","):
         name, *arguments = token.strip().split(":")
         numbers = [int(a) for a in arguments if "=" not in a and a.lstrip("-").isdigit()]
+        bias = "nobias" not in [a.lower() for a in arguments]
         if name == "linear":
-            layers.append(nn.Linear(int(np.prod(shape)), numbers[0]))
+            layers.append(nn.Linear(int(np.prod(shape)), numbers[0], bias=bias))
             shape = [numbers[0]]
         elif name == "conv":
             out, kernel, stride, padding = (numbers + [1, 0])[:4] if len(numbers) == 2 else (numbers + [0])[:4]
-            layers.append(nn.Conv2d(shape[0], out, kernel, stride=stride, padding=padding))
+            layers.append(nn.Conv2d(shape[0], out, kernel, stride=stride, padding=padding, bias=bias))
             shape = [out] + [(size + 2 * padding - kernel) // stride + 1 for size in shape[1:]]
         elif name in ("maxpool", "avgpool"):
             layers.append((nn.MaxPool2d if name == "maxpool" else nn.AvgPool2d)(numbers[0]))

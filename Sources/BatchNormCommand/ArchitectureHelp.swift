@@ -7,6 +7,7 @@ enum ArchitectureHelp {
     cares is a convolution or a pooling.
       linear:OUT              fully connected (flattens image-shaped input)
       conv:OUT:K[:S[:P]]      convolution: kernel K, stride S=1, padding P=0
+      …:nobias                after linear or conv: no bias (PyTorch's bias=False), as before bn
       maxpool:K, avgpool:K    2-D pooling, kernel = stride = K
       flatten                 (N, C, H, W) → (N, C·H·W)
       bn                      BatchNorm1d after linear, BatchNorm2d after conv

@@ -28,9 +28,16 @@ struct Evaluate: ParsableCommand {
   @Option(help: ArgumentHelp("The architecture, when the file has none in its metadata (see ARCHITECTURE below).", valueName: "spec"))
   var arch: String?
 
+  @Option(parsing: .unconditional, help: "Evaluate on the first N test images only.")
+  var limitTest: Int?
+
   @OptionGroup var data: DatasetOptions
 
   @OptionGroup var computing: ThreadOptions
+
+  func validate() throws {
+    if let limitTest, limitTest < 1 { throw ValidationError("--limit-test must be at least 1, got \(limitTest)") }
+  }
 
   func run() throws {
     let processes = try CommandProcesses.start(threads: computing.threads)
@@ -48,6 +55,7 @@ struct Evaluate: ParsableCommand {
     }
     var test = try DatasetArgument.loadTestSet(data.dataset)
     if let binarize = data.binarize { test = test.binarized(threshold: binarize) }
+    if let limitTest { test = test.prefix(limitTest) }
     guard test.count > 0 else { throw CommandError("the test set of \(data.dataset) holds no images: nothing to evaluate") }
 
     // A file from PyTorch has no sample shape: take the data's, in the form the architecture wants.

@@ -34,13 +34,17 @@ extension Train {
   {
     var settings = JobSettings()
     settings.add("--arch", architecture)
-    settings.add("--epochs", epochs, resumable: schedule != .constant)
+    settings.add("--epochs", epochs, resumable: schedule == .cosine)
     settings.add("--batch-size", batchSize)
     settings.add("--optimizer", optimizer.rawValue)
     settings.add("--lr", rate)
     settings.add("--schedule", schedule.rawValue)
+    if schedule == .step {
+      settings.add("--step-epochs", decayEpochs)
+      settings.add("--step-factor", stepFactor)
+    }
     settings.add("--momentum", momentum)
-    settings.add("--weight-decay", weightDecay)
+    settings.add("--weight-decay", decay)
     settings.add("--seed", seed)
     settings.add("batch statistics (--sync-bn or --local-bn)", syncBn ? "--sync-bn" : localBn ? "--local-bn" : "one process")
     settings.add("training data (--dataset, --limit-train, --binarize)", digestOf: train.samples.scalars, labels: train.labels)
@@ -58,7 +62,7 @@ extension Train {
     guard resumed.state.trainer.epochCount < epochs else {
       throw CommandError(
         "--resume: the run in \(resumed.file) has done \(resumed.state.trainer.epochCount) epochs, and --epochs is \(epochs): nothing is left to train"
-          + (schedule == .constant ? " (give a larger --epochs to train on)" : ""))
+          + (schedule != .cosine ? " (give a larger --epochs to train on)" : ""))
     }
   }
 }

@@ -31,7 +31,7 @@ struct Train: ParsableCommand {
       step in progress, writes both files and exits 130 (143). Run the same command \
       with --resume MODEL.safetensors to continue: the run ends with the same model, bit \
       for bit, as if it had never stopped (also after a kill or a crash, from the last \
-      epoch). With --schedule constant, --epochs may grow on resume.
+      epoch). With --schedule constant or step, --epochs may grow on resume.
 
       Data-parallel: `mpirun -np P bn train … --sync-bn` shares each batch among P \
       processes (contiguous shards, sizes differing by at most one) and sums the gradients \
@@ -50,11 +50,11 @@ struct Train: ParsableCommand {
   )
 
   enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
-    case sgd, adam
+    case sgd, adam, adamw
   }
 
   enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
-    case constant, cosine
+    case constant, step, cosine
   }
 
   @OptionGroup var data: DatasetOptions
@@ -68,20 +68,29 @@ struct Train: ParsableCommand {
   @Option(parsing: .unconditional, help: "Samples per step.")
   var batchSize = 60
 
-  @Option(help: "sgd (with --momentum) or adam.")
+  @Option(help: "sgd (with --momentum), adam, or adamw (Adam with decoupled weight decay).")
   var optimizer: OptimizerName = .sgd
 
-  @Option(parsing: .unconditional, help: "Learning rate (default 0.1 for sgd, 0.001 for adam).")
+  @Option(parsing: .unconditional, help: "Learning rate (default 0.1 for sgd, 0.001 for adam and adamw).")
   var lr: Double?
 
-  @Option(help: "Learning-rate schedule: constant, or cosine (from --lr down to 0 over all the steps).")
+  @Option(
+    help: "Learning-rate schedule: constant; step (× --step-factor every --step-epochs epochs, PyTorch's StepLR); or cosine (from --lr down to 0 over all the steps).")
   var schedule: ScheduleName = .constant
+
+  @Option(parsing: .unconditional, help: "With --schedule step: epochs between decays (default: a third of --epochs, at least 1).")
+  var stepEpochs: Int?
+
+  @Option(parsing: .unconditional, help: "With --schedule step: the factor of each decay.")
+  var stepFactor = 0.1
 
   @Option(parsing: .unconditional, help: "SGD momentum µ (b ← µ·b + g; p ← p − lr·b).")
   var momentum = 0.9
 
-  @Option(parsing: .unconditional, help: "L2 weight decay λ (Adam: added to the gradient).")
-  var weightDecay = 0.0
+  @Option(
+    parsing: .unconditional,
+    help: "Weight decay λ: L2, added to the gradient (sgd, adam), or decoupled, p ← p·(1 − lr·λ) (adamw). Default 0, and 0.01 for adamw (PyTorch's).")
+  var weightDecay: Double?
 
   @Option(help: "Seeds the initial weights, dropout and the shuffles: the same seed gives the same run.")
   var seed: UInt64 = 1
@@ -120,7 +129,14 @@ struct Train: ParsableCommand {
     if let limitTrain, limitTrain < 1 { throw ValidationError("--limit-train must be at least 1, got \(limitTrain)") }
     if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
     if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
-    if !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be ≥ 0, got \(weightDecay)") }
+    if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
+      throw ValidationError("--weight-decay must be ≥ 0, got \(weightDecay)")
+    }
+    if let stepEpochs, stepEpochs < 1 { throw ValidationError("--step-epochs must be at least 1, got \(stepEpochs)") }
+    if !(stepFactor > 0 && stepFactor <= 1) { throw ValidationError("--step-factor must be in (0, 1], got \(stepFactor)") }
+    if schedule != .step && (stepEpochs != nil || stepFactor != 0.1) {
+      throw ValidationError("--step-epochs and --step-factor go with --schedule step")
+    }
     if syncBn && localBn { throw ValidationError("--sync-bn and --local-bn exclude each other") }
   }
 
@@ -137,6 +153,12 @@ struct Train: ParsableCommand {
         + "some with \(batchSize / processes) sample\(batchSize / processes == 1 ? "" : "s"): use --batch-size \(2 * processes) or more, or --sync-bn",
       everyProcess: true)
   }
+
+  /// λ: the option, or PyTorch's default for the optimizer.
+  var decay: Double { weightDecay ?? (optimizer == .adamw ? 0.01 : 0) }
+
+  /// Epochs between the step schedule's decays.
+  var decayEpochs: Int { stepEpochs ?? max(1, epochs / 3) }
 
   func run() throws {
     let processes = try CommandProcesses.start(threads: computing.threads)
@@ -194,12 +216,18 @@ struct Train: ParsableCommand {
 
     let stepsPerEpoch = LastBatchPolicy.merge.batchCount(sampleCount: trainSamples.count, batchSize: batchSize)
     let rate = lr ?? (optimizer == .sgd ? 0.1 : 0.001)
-    let learningRates: LearningRateSchedule =
-      schedule == .constant ? .constant(rate) : .cosine(initial: rate, minimum: 0, steps: epochs * stepsPerEpoch)
-    let chosenOptimizer: any Optimizer<Float> =
-      optimizer == .sgd
-      ? SGD(schedule: learningRates, momentum: momentum, weightDecay: weightDecay)
-      : Adam(schedule: learningRates, weightDecay: weightDecay)
+    let learningRates: LearningRateSchedule
+    switch schedule {
+    case .constant: learningRates = .constant(rate)
+    case .step: learningRates = .step(initial: rate, every: decayEpochs * stepsPerEpoch, factor: stepFactor)
+    case .cosine: learningRates = .cosine(initial: rate, minimum: 0, steps: epochs * stepsPerEpoch)
+    }
+    let chosenOptimizer: any Optimizer<Float>
+    switch optimizer {
+    case .sgd: chosenOptimizer = SGD(schedule: learningRates, momentum: momentum, weightDecay: decay)
+    case .adam: chosenOptimizer = Adam(schedule: learningRates, weightDecay: decay)
+    case .adamw: chosenOptimizer = Adam(schedule: learningRates, weightDecay: decay, decoupledWeightDecay: true)
+    }
     let settings = runSettings(architecture: architecture, rate: rate, train: trainSamples, test: testSamples)
     if let resumed {
       try checkResumable(resumed, settings: settings)

@@ -201,4 +201,36 @@ import Testing
     #expect(Self.accuracy(evaluation.standardOutput) == accuracy)
     #expect(evaluation.standardOutput.contains("Ankle boot"))
   }
+
+  /// What PyTorch users reach for first: layers without a bias before batch
+  /// normalization (checkpoint keys as PyTorch's bias=False), AdamW, the step schedule,
+  /// and evaluating on part of the test set.
+  @Test func biasFreeLayersAdamWAndTheStepSchedule() throws {
+    let data = try TemporaryDirectory()
+    let dataset = try Self.writeDataset(in: data)
+    let output = try TemporaryDirectory()
+    let model = output.path("model.safetensors")
+    let architecture = "conv:4:3:1:1:nobias,bn,relu,flatten,linear:16:nobias,bn,relu,linear:10"
+    let training = try CommandRunner.run([
+      "train", "--dataset", dataset, "--arch", architecture, "--epochs", "3", "--batch-size", "20", "--optimizer", "adamw",
+      "--lr", "0.01", "--schedule", "step", "--step-epochs", "1", "--step-factor", "0.5", "--out", model,
+    ])
+    #expect(training.status == 0, "\(training.standardError)")
+    let file = try SafeTensors.read(contentsOf: URL(fileURLWithPath: model))
+    #expect(file.tensors["0.weight"]?.shape == [4, 1, 3, 3] && file.tensors["0.bias"] == nil)
+    #expect(file.tensors["4.weight"]?.shape == [16, 144] && file.tensors["4.bias"] == nil)
+    #expect(file.tensors["7.bias"]?.shape == [10])
+    #expect(file.metadata["architecture"] == architecture)
+    let trained = try #require(Self.accuracy(training.standardOutput))
+    #expect(trained > 0.8, "\(training.standardOutput)")
+
+    let evaluation = try CommandRunner.run(["eval", "--model", model, "--dataset", dataset])
+    #expect(Self.accuracy(evaluation.standardOutput) == trained)
+    let one = try CommandRunner.run(["eval", "--model", model, "--dataset", dataset, "--limit-test", "1"])
+    let accuracy = try #require(Self.accuracy(one.standardOutput))
+    #expect(accuracy == 0 || accuracy == 1, "one image is right or wrong: \(one.standardOutput)")
+    let misplaced = try CommandRunner.run(["train", "--dataset", dataset, "--arch", "linear:10", "--step-epochs", "2", "--out", model])
+    #expect(misplaced.status != 0)
+    #expect(misplaced.standardError.contains("--step-epochs and --step-factor go with --schedule step"))
+  }
 }

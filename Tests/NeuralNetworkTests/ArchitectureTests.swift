@@ -146,4 +146,18 @@ import Testing
       #expect(error.description == message)
     }
   }
+
+  @Test func layersWithoutBias() throws {
+    let text = "conv:8:3:1:1:nobias,bn,relu,flatten,linear:10:NoBias"
+    let architecture = try Architecture(parsing: text)
+    #expect(architecture.layers[0] == .convolution(outputs: 8, kernel: 3, stride: 1, padding: 1, hasBias: false))
+    #expect(architecture.layers[4] == .linear(outputs: 10, hasBias: false))
+    #expect(architecture.description == "conv:8:3:1:1:nobias,bn,relu,flatten,linear:10:nobias")
+    #expect(try Architecture(parsing: "conv:8:3:nobias").layers[0] == .convolution(outputs: 8, kernel: 3, stride: 1, padding: 0, hasBias: false))
+    var generator = SeededGenerator(seed: 3)
+    let network: Sequential<Float> = try architecture.makeNetwork(sampleShape: [1, 6, 6], using: &generator)
+    #expect(network.parameterNames == ["0.weight", "1.weight", "1.bias", "4.weight"])
+    #expect(throws: ArchitectureError.self) { try Architecture(parsing: "linear:nobias") }
+    #expect(throws: ArchitectureError.self) { try Architecture(parsing: "relu:nobias") }
+  }
 }

@@ -119,10 +119,10 @@ extension LayerSpecification {
   /// `Int`. Layers that cannot take the shape count 0 (making them says why).
   func parameterCount(inputShape: [Int]) -> Int? {
     switch self {
-    case .linear(let outputs):
+    case .linear(let outputs, _):
       guard let features = MemoryBudget.product(inputShape) else { return nil }
       return MemoryBudget.product([features + 1, outputs])  // features fit in memory: + 1 cannot overflow
-    case .convolution(let outputs, let kernel, _, _):
+    case .convolution(let outputs, let kernel, _, _, _):
       guard inputShape.count == 3 else { return 0 }
       guard let weightsPerOutput = MemoryBudget.product([inputShape[0], kernel, kernel]) else { return nil }
       return MemoryBudget.product([weightsPerOutput + 1, outputs])  // the +1 cannot overflow: that product did not
@@ -142,13 +142,14 @@ extension LayerSpecification {
       return inputShape[0]
     }
     switch self {
-    case .linear(let outputs):
+    case .linear(let outputs, let hasBias):
       return try Linear<Scalar>(
-        inputFeatures: inputShape.reduce(1, *), outputFeatures: outputs, initializer: initializer, using: &generator)
-    case .convolution(let outputs, let kernel, let stride, let padding):
+        inputFeatures: inputShape.reduce(1, *), outputFeatures: outputs, hasBias: hasBias, initializer: initializer,
+        using: &generator)
+    case .convolution(let outputs, let kernel, let stride, let padding, let hasBias):
       return try Conv2d<Scalar>(
         inputChannels: try channels("Conv2d"), outputChannels: outputs, kernelSize: kernel, stride: stride,
-        padding: padding, initializer: initializer, using: &generator)
+        padding: padding, hasBias: hasBias, initializer: initializer, using: &generator)
     case .maxPool(let kernel):
       return try MaxPool2d<Scalar>(kernelSize: kernel)
     case .averagePool(let kernel):

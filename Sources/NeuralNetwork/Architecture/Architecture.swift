@@ -8,6 +8,7 @@ import BatchNormalization
 /// |---|---|
 /// | `linear:OUT` | fully connected, OUT outputs (flattens image-shaped input) |
 /// | `conv:OUT:KERNEL:STRIDE:PADDING` | 2-D convolution (STRIDE and PADDING default 1 and 0) |
+/// | `…:nobias` after either | the same without a bias (PyTorch's `bias=False`), as before `bn` |
 /// | `maxpool:K`, `avgpool:K` | 2-D pooling, kernel = stride = K |
 /// | `flatten` | (N, C, H, W) → (N, C·H·W) |
 /// | `bn` | BatchNorm1d after a linear layer, BatchNorm2d after a convolution |
@@ -65,8 +66,8 @@ public struct ArchitectureError: Error, Hashable, Sendable, CustomStringConverti
 
 /// One layer of an ``Architecture``.
 public enum LayerSpecification: Hashable, Sendable, CustomStringConvertible {
-  case linear(outputs: Int)
-  case convolution(outputs: Int, kernel: Int, stride: Int, padding: Int)
+  case linear(outputs: Int, hasBias: Bool = true)
+  case convolution(outputs: Int, kernel: Int, stride: Int, padding: Int, hasBias: Bool = true)
   case maxPool(kernel: Int)
   case averagePool(kernel: Int)
   case flatten
@@ -84,7 +85,9 @@ public enum LayerSpecification: Hashable, Sendable, CustomStringConvertible {
   init(parsing token: String) throws(ParseFailure) {
     let parts = token.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
     let name = parts[0].lowercased()
-    let arguments = Array(parts.dropFirst())
+    // `nobias` (PyTorch's bias=False) ends a linear or conv token.
+    let hasBias = !(["linear", "conv"].contains(name) && parts.count > 2 && parts.last?.lowercased() == "nobias")
+    let arguments = Array(parts.dropFirst().dropLast(hasBias ? 0 : 1))
     func integers(_ names: [String], defaults: [Int?]) throws(ParseFailure) -> [Int] {
       guard arguments.count <= names.count else {
         throw ParseFailure(message: "\(name) takes at most \(names.count) numbers (\(names.joined(separator: ":")))")
@@ -109,10 +112,10 @@ public enum LayerSpecification: Hashable, Sendable, CustomStringConvertible {
     }
     switch name {
     case "linear":
-      self = .linear(outputs: try integers(["OUT"], defaults: [nil])[0])
+      self = .linear(outputs: try integers(["OUT"], defaults: [nil])[0], hasBias: hasBias)
     case "conv":
       let values = try integers(["OUT", "KERNEL", "STRIDE", "PADDING"], defaults: [nil, nil, 1, 0])
-      self = .convolution(outputs: values[0], kernel: values[1], stride: values[2], padding: values[3])
+      self = .convolution(outputs: values[0], kernel: values[1], stride: values[2], padding: values[3], hasBias: hasBias)
     case "maxpool":
       self = .maxPool(kernel: try integers(["K"], defaults: [nil])[0])
     case "avgpool":
@@ -141,8 +144,9 @@ public enum LayerSpecification: Hashable, Sendable, CustomStringConvertible {
 
   public var description: String {
     switch self {
-    case .linear(let outputs): return "linear:\(outputs)"
-    case .convolution(let outputs, let kernel, let stride, let padding): return "conv:\(outputs):\(kernel):\(stride):\(padding)"
+    case .linear(let outputs, let hasBias): return "linear:\(outputs)" + (hasBias ? "" : ":nobias")
+    case .convolution(let outputs, let kernel, let stride, let padding, let hasBias):
+      return "conv:\(outputs):\(kernel):\(stride):\(padding)" + (hasBias ? "" : ":nobias")
     case .maxPool(let kernel): return "maxpool:\(kernel)"
     case .averagePool(let kernel): return "avgpool:\(kernel)"
     case .flatten: return "flatten"
