@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where ``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:stopWhen:)``
+/// Where ``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:stopWhen:notes:)``
 /// keeps the network after each epoch: a ``Checkpoint`` file that `bn eval` and
 /// ``Checkpoint/init(contentsOf:architecture:sampleShape:)`` read back, and, when
 /// ``trainingState`` is set, a ``TrainingCheckpoint`` to resume the run from.
@@ -27,7 +27,7 @@ public struct CheckpointDestination: Sendable {
   }
 }
 
-/// What one epoch of ``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:stopWhen:)``
+/// What one epoch of ``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:stopWhen:notes:)``
 /// ended with.
 public struct EpochReport: Sendable {
   /// The epochs completed, this one included.

@@ -21,7 +21,7 @@ import BatchNormalization
 /// batches under ``TrainingConfiguration/lastBatch``. A step is: let every layer prepare
 /// for it (``Layer/prepareForTrainingStep(_:training:)``), gather the batch, forward in
 /// ``ExecutionMode/training``, loss, check that loss and gradients are finite, backward,
-/// optimizer update. ``fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:)``
+/// optimizer update. ``fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:stopWhen:notes:)``
 /// runs whole epochs with evaluation and checkpoints, as `bn train` does. Steps run the network in
 /// ``ExecutionMode/training``; ``evaluate(_:classCount:)`` runs a copy of it in
 /// ``ExecutionMode/inference``.

@@ -10,7 +10,7 @@ public enum TrainingError: Error, Hashable, Sendable, CustomStringConvertible {
   /// Data-parallel processes that should hold the same network do not: these ranks'
   /// parameters or running statistics differ from rank 0's.
   case replicasDiverged(ranks: [Int])
-  /// A stop was asked for (``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:stopWhen:)``'s
+  /// A stop was asked for (``Trainer/fit(_:epochs:test:classCount:checkpoint:afterEpoch:onMetrics:stopWhen:notes:)``'s
   /// `stopWhen`, Ctrl-C in `bn train`); training stopped after a whole step, `stepCount`
   /// steps and `epochCount` whole epochs in.
   case interrupted(epochCount: Int, stepCount: Int)
