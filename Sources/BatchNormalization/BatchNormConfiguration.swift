@@ -29,6 +29,7 @@ public struct BatchNormConfiguration: Hashable, Sendable {
   /// An activation fused into forward and backward.
   public var activation: FusedActivation
 
+  /// A configuration; the defaults are PyTorch's (``pytorch``).
   public init(
     epsilon: Double = 1e-5,
     momentum: MomentumPolicy = .exponential(0.1),

@@ -7,6 +7,8 @@
 ///
 /// (N, C) is the same memory in both layouts.
 public enum ChannelLayout: String, Sendable, Hashable, CaseIterable {
+  /// The channel axis right after the batch: (N, C, …), PyTorch's default.
   case channelsFirst
+  /// The channel axis last: (N, …, C), channels-last memory (NHWC).
   case channelsLast
 }

@@ -15,6 +15,7 @@ public struct ChannelMoments: Hashable, Sendable {
   /// The sum of squared deviations from `mean`.
   public var sumOfSquaredDeviations: Double
 
+  /// Moments from their three parts.
   public init(count: Int, mean: Double, sumOfSquaredDeviations: Double) {
     self.count = count
     self.mean = mean
@@ -84,6 +85,7 @@ public struct BatchStatistics: Hashable, Sendable {
   /// One entry per channel.
   public var channels: [ChannelMoments]
 
+  /// The statistics of `channels.count` channels, in channel order.
   public init(channels: [ChannelMoments]) {
     self.channels = channels
   }

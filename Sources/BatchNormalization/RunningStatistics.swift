@@ -20,6 +20,7 @@ public struct RunningStatistics<Scalar: BatchNormScalar>: Hashable, Sendable {
     self.init(mean: Array(repeating: 0, count: channels), variance: Array(repeating: 1, count: channels))
   }
 
+  /// Running statistics to start from, such as a loaded `state_dict`'s (nothing skipped, no recalibration in progress).
   public init(mean: [Scalar], variance: [Scalar], batchesSeen: Int = 0) {
     self.mean = mean
     self.variance = variance

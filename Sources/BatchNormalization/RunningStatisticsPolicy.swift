@@ -44,6 +44,7 @@ public enum SingleValuePolicy: String, Sendable, Hashable, CaseIterable {
 
 /// The activation fused into the normalization (forward and backward).
 public enum FusedActivation: String, Sendable, Hashable, CaseIterable {
+  /// No activation: y = γ·x̂ + β.
   case none
   /// y = max(0, γ·x̂ + β), with backward masked where y ≤ 0.
   case relu

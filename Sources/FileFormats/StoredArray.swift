@@ -5,9 +5,13 @@
 public struct StoredArray: Equatable, Sendable {
   /// The elements in row-major order, tagged with their type.
   public enum Elements: Equatable, Sendable {
+    /// float32 (`<f4`, `F32`) values.
     case float32([Float])
+    /// float64 (`<f8`, `F64`) values.
     case float64([Double])
+    /// int64 (`<i8`, `I64`) values.
     case int64([Int64])
+    /// uint8 (`|u1`, `U8`) values.
     case uint8([UInt8])
   }
 

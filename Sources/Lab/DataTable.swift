@@ -7,9 +7,12 @@ import Foundation
 public struct DataTable: Sendable, Equatable {
   /// The file name without extension, e.g. `bessel_monte_carlo`.
   public let name: String
+  /// The column names, in CSV order.
   public let columns: [String]
+  /// The rows, each one value per column.
   public private(set) var rows: [[Double]] = []
 
+  /// An empty table with these columns.
   public init(name: String, columns: [String]) {
     self.name = name
     self.columns = columns

@@ -7,6 +7,7 @@ public protocol Experiment: Sendable {
   var name: String { get }
   /// Whether it trains networks on ``LabContext/data`` (true unless it says otherwise).
   var needsData: Bool { get }
+  /// Runs the experiment with `context`'s budget, seed and data, and reports.
   func run(_ context: LabContext) throws -> ExperimentReport
 }
 
@@ -32,6 +33,7 @@ public typealias DistributedRunner = @Sendable (_ processes: Int, _ experiment: 
 
 /// What every experiment gets: the budget, the seed, progress output.
 public struct LabContext: Sendable {
+  /// How long to run: quick (a smoke run), standard or full.
   public let budget: LabBudget
   /// The base seed; experiments derive their seeds from it, so the same seed gives the
   /// same CSV files.
@@ -43,6 +45,7 @@ public struct LabContext: Sendable {
   /// Starts the processes of a ``DistributedExperiment``; nil where none can be started.
   public let distributedRunner: DistributedRunner?
 
+  /// A context; `progress` receives one line at a time.
   public init(
     budget: LabBudget, seed: UInt64, data: LabData? = nil, distributedRunner: DistributedRunner? = nil,
     progress: @escaping @Sendable (String) -> Void

@@ -1,10 +1,12 @@
 /// Every experiment of the lab, in report order.
 public enum LabCatalog {
+  /// Every experiment, in report order.
   public static let all: [any Experiment] = [
     ConvergenceExperiment(), SaturationExperiment(), LearningRateExperiment(), BesselExperiment(),
     RegularizationExperiment(), SmallBatchExperiment(), AffineExperiment(), SyncBatchNormExperiment(),
   ]
 
+  /// Their command-line names, in report order.
   public static var names: [String] { all.map(\.name) }
 
   /// The experiments named, or all of them for "all".
@@ -22,9 +24,13 @@ public enum LabCatalog {
 
 /// Why the lab could not run.
 public enum LabError: Error, CustomStringConvertible {
+  /// No experiment has this name; the names that exist.
   case unknownExperiment(String, known: [String])
+  /// The experiment trains on data, and none was given.
   case missingData(experiment: String)
+  /// The experiment needs several processes, and no runner was given to start them.
   case needsProcesses(experiment: String)
+  /// A worker process of a distributed experiment failed; why.
   case workerFailed(experiment: String, reason: String)
 
   public var description: String {

@@ -7,8 +7,11 @@ import NeuralNetwork
 public struct LabData: Sendable {
   /// Where the images came from, for the report.
   public let source: String
+  /// The training images, flattened to [N, H·W].
   public let train: LabeledSamples<Float>
+  /// The test images, flattened to [N, H·W].
   public let test: LabeledSamples<Float>
+  /// The number of classes (10 for Fashion-MNIST).
   public let classCount: Int
 
   /// The data set in `dataset`, binarized at `threshold` (0…1) when given, as the paper

@@ -196,9 +196,12 @@ public enum CheckpointKeys {
 /// A checkpoint that could not be read or written: one line naming the file and what
 /// was wrong (the key, both shapes or dtypes).
 public struct CheckpointError: Error, Hashable, Sendable, CustomStringConvertible {
+  /// The file's path.
   public let file: String
+  /// What was wrong, naming the key and both shapes or dtypes.
   public let problem: String
 
+  /// An error about `file`.
   public init(file: String, problem: String) {
     self.file = file
     self.problem = problem

@@ -12,10 +12,15 @@
 /// ``pytorchDefault`` is what `torch.nn.Linear` and `torch.nn.Conv2d` do:
 /// `kaiming_uniform_(a=√5)`, whose bound √3·√(2/(1 + a²))/√fan_in is 1/√fan_in.
 public enum Initializer: Hashable, Sendable {
+  /// N(0, σ²) weights and zero biases.
   case gaussian(standardDeviation: Double)
+  /// Glorot & Bengio's uniform weights, U(±√(6/(fan_in + fan_out))), zero biases.
   case xavierUniform
+  /// Glorot & Bengio's normal weights, N(0, 2/(fan_in + fan_out)), zero biases.
   case xavierNormal
+  /// He et al.'s normal weights, N(0, 2/fan_in), zero biases.
   case heNormal
+  /// PyTorch's `nn.Linear` and `nn.Conv2d` default: weights and biases U(±1/√fan_in).
   case pytorchDefault
 
   /// A weight of `shape`, [out, in] or [out, in, kh, kw], drawn from `generator`.

@@ -13,6 +13,7 @@ import BatchNormalization
 /// ``bufferNames`` such as `["running_mean", "running_var", "num_batches_tracked"]`;
 /// ``Sequential`` prefixes them with the layer's index ("0.weight").
 public protocol Layer<Scalar>: Sendable, CustomStringConvertible {
+  /// The element type: Float or Double.
   associatedtype Scalar: NetworkScalar
 
   /// The layer applied to `input`.

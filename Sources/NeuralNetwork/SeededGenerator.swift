@@ -18,6 +18,7 @@ public struct SeededGenerator: RandomNumberGenerator, Hashable, Sendable {
   /// (a resumed training run keeps its shuffles and dropout masks this way).
   public private(set) var state: UInt64
 
+  /// A generator that starts at `seed` (any value; equal seeds give equal streams).
   public init(seed: UInt64) {
     state = seed
   }

@@ -22,6 +22,7 @@ public struct Sequential<Scalar: NetworkScalar>: Layer {
   /// The layers, first applied first.
   public var layers: [any Layer<Scalar>]
 
+  /// A network of these layers, applied in order.
   public init(_ layers: [any Layer<Scalar>]) {
     self.layers = layers
   }

@@ -7,6 +7,7 @@
 /// Each row is shifted by its maximum m before exponentiating (log Σ exp z = m +
 /// log Σ exp(z − m)), so logits of any size give finite results.
 public struct SoftmaxCrossEntropy: Hashable, Sendable {
+  /// The loss.
   public init() {}
 
   /// The mean loss over the batch and its gradient with respect to `logits`.

@@ -27,6 +27,7 @@ public struct TrainingCheckpoint<Scalar: NetworkScalar> {
   /// Anything else the caller keeps with the run (a training curve, say); not compared.
   public var notes: [String: String]
 
+  /// A training checkpoint from its parts.
   public init(
     checkpoint: Checkpoint<Scalar>, trainer: TrainerState<Scalar>, settings: [String: String] = [:],
     notes: [String: String] = [:]

@@ -15,6 +15,7 @@ public struct Axis: Sendable {
   public var label: String
   /// The unit, shown in parentheses after the label; nil for a dimensionless quantity.
   public var unit: String?
+  /// Linear or logarithmic.
   public var scale: Scale
   /// The range shown; nil extends the data's range to the nearest ticks.
   public var range: ClosedRange<Double>?
@@ -22,6 +23,7 @@ public struct Axis: Sendable {
   /// chooses them. Without a `range`, the axis spans the data and these ticks exactly.
   public var ticks: [Double]?
 
+  /// An axis; `range` and `ticks` nil are chosen from the data.
   public init(
     _ label: String, unit: String? = nil, scale: Scale = .linear, range: ClosedRange<Double>? = nil,
     ticks: [Double]? = nil

@@ -7,17 +7,22 @@ import Foundation
 /// diverged) draws no bar but "n/a" at its place. Category labels that do not fit under
 /// their group break at spaces into up to three lines, or else turn by 35°.
 public struct BarChart: Chart {
+  /// The chart's title.
   public var title: String
   /// The label of each group, left to right.
   public var categories: [String]
   /// What the categories are, shown under them; empty for none.
   public var categoryTitle: String
+  /// The value axis.
   public var yAxis: Axis
+  /// One series per group of bars, in legend order.
   public var series: [BarSeries]
+  /// Where the legend goes.
   public var legend: LegendPlacement
   public var width: Double
   public var height: Double
 
+  /// A bar chart; sizes in pixels.
   public init(
     title: String, categories: [String], categoryTitle: String = "", yAxis: Axis, series: [BarSeries],
     legend: LegendPlacement = .right, width: Double = 640, height: Double = 400
@@ -193,13 +198,16 @@ public struct BarChart: Chart {
 
 /// One bar in every group of a `BarChart`.
 public struct BarSeries: Sendable {
+  /// The legend's name.
   public var name: String
   /// One value per category; non-finite for a missing or diverged one.
   public var values: [Double]
+  /// The bars' color.
   public var color: Color
   /// One error bar per category, or none at all.
   public var errors: [ErrorBar]
 
+  /// A series of one value per category, with optional error bars.
   public init(name: String, values: [Double], color: Color, errors: [ErrorBar] = []) {
     self.name = name
     self.values = values
@@ -210,9 +218,12 @@ public struct BarSeries: Sendable {
 
 /// The extent of an error bar, in data values (not offsets from the bar).
 public struct ErrorBar: Sendable, Equatable {
+  /// The error bar's lower end.
   public var lower: Double
+  /// The error bar's upper end.
   public var upper: Double
 
+  /// An error bar from `lower` to `upper`.
   public init(lower: Double, upper: Double) {
     self.lower = lower
     self.upper = upper

@@ -1,12 +1,16 @@
 /// Small multiples: several charts in one SVG, row by row in `columns` columns, each cell as
 /// large as the largest chart, under an optional overall title.
 public struct ChartGrid: Chart {
+  /// The title above the grid.
   public var title: String
+  /// Charts per row.
   public var columns: Int
+  /// The charts, row by row.
   public var charts: [any Chart]
 
   static let titleHeight = 36.0
 
+  /// A grid of charts.
   public init(title: String = "", columns: Int = 2, charts: [any Chart]) {
     precondition(columns > 0, "a grid needs at least one column")
     self.title = title

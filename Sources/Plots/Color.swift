@@ -1,9 +1,13 @@
 /// An opaque sRGB colour, written to SVG as `#rrggbb`.
 public struct Color: Sendable, Hashable {
+  /// Red, 0–255.
   public var red: UInt8
+  /// Green, 0–255.
   public var green: UInt8
+  /// Blue, 0–255.
   public var blue: UInt8
 
+  /// A color from its components, 0–255.
   public init(red: UInt8, green: UInt8, blue: UInt8) {
     self.red = red
     self.green = green

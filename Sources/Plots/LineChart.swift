@@ -5,11 +5,17 @@
 /// the series' colour; bands are drawn under all lines, reference lines under the data, and
 /// the legend outside the plot area.
 public struct LineChart: Chart {
+  /// The chart's title.
   public var title: String
+  /// The horizontal axis.
   public var xAxis: Axis
+  /// The vertical axis.
   public var yAxis: Axis
+  /// The lines, in legend order.
   public var series: [Series]
+  /// Horizontal or vertical lines at fixed values (a bound, a chance level).
   public var referenceLines: [ReferenceLine]
+  /// Where the legend goes.
   public var legend: LegendPlacement
   public var width: Double
   public var height: Double
@@ -18,6 +24,7 @@ public struct LineChart: Chart {
   static let markerSize = 6.0
   static let bandOpacity = "0.2"
 
+  /// A line chart; sizes in pixels.
   public init(
     title: String, xAxis: Axis, yAxis: Axis, series: [Series], referenceLines: [ReferenceLine] = [],
     legend: LegendPlacement = .right, width: Double = 640, height: Double = 400

@@ -9,14 +9,18 @@ public struct ReferenceLine: Sendable {
     case vertical
   }
 
+  /// Horizontal (at a y value) or vertical (at an x value).
   public var orientation: Orientation
   /// The y value of a horizontal line or the x value of a vertical one.
   public var value: Double
   /// Text at the line's end (right end of a horizontal line, top of a vertical one).
   public var label: String
+  /// The line's color.
   public var color: Color
+  /// Solid, dashed or dotted.
   public var style: LineStyle
 
+  /// A reference line at `value`, with an optional label.
   public init(
     _ orientation: Orientation, at value: Double, label: String, color: Color = Palette.neutral,
     style: LineStyle = .dashed

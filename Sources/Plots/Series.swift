@@ -5,8 +5,11 @@ public struct Series: Sendable {
   /// The points in drawing order. A point with a non-finite coordinate (or one a logarithmic
   /// axis cannot show) breaks the line: each finite run is its own `<path>`.
   public var points: [ChartPoint]
+  /// The line's color.
   public var color: Color
+  /// Solid, dashed or dotted.
   public var style: LineStyle
+  /// The marker at each point, if any.
   public var marker: Marker
   /// A translucent area from `lower` to `upper` (min–max or ±std over seeds, a percentile
   /// range), drawn under every line; empty for none. Non-finite values break it like a line.
@@ -15,6 +18,7 @@ public struct Series: Sendable {
   /// and the legend a "diverged" entry.
   public var marksDivergence: Bool
 
+  /// A series from its points; `band` draws a shaded range under it, `marksDivergence` a cross where it diverged.
   public init(
     name: String, points: [ChartPoint], color: Color, style: LineStyle = .solid, marker: Marker = .none,
     band: [BandPoint] = [], marksDivergence: Bool = true
@@ -48,9 +52,12 @@ public struct Series: Sendable {
 
 /// A point of a series in data coordinates.
 public struct ChartPoint: Sendable, Equatable {
+  /// The horizontal value.
   public var x: Double
+  /// The vertical value.
   public var y: Double
 
+  /// A point.
   public init(x: Double, y: Double) {
     self.x = x
     self.y = y
@@ -59,10 +66,14 @@ public struct ChartPoint: Sendable, Equatable {
 
 /// The extent of a band at one x.
 public struct BandPoint: Sendable, Equatable {
+  /// The horizontal value.
   public var x: Double
+  /// The band's lower edge.
   public var lower: Double
+  /// The band's upper edge.
   public var upper: Double
 
+  /// A band point.
   public init(x: Double, lower: Double, upper: Double) {
     self.x = x
     self.lower = lower
@@ -78,8 +89,11 @@ public struct BandPoint: Sendable, Equatable {
 
 /// How a line is stroked.
 public enum LineStyle: Sendable {
+  /// A solid line.
   case solid
+  /// A dashed line.
   case dashed
+  /// A dotted line.
   case dotted
 
   /// The SVG `stroke-dasharray`, nil for a solid line.
@@ -94,10 +108,15 @@ public enum LineStyle: Sendable {
 
 /// A symbol drawn at every point of a series.
 public enum Marker: Sendable {
+  /// No marker.
   case none
+  /// A circle.
   case circle
+  /// A square.
   case square
+  /// A triangle.
   case triangle
+  /// A diamond.
   case diamond
 
   /// The symbol centred at (`x`, `y`) as SVG subpath commands, `size` pixels across.

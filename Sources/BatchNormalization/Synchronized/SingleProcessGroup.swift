@@ -4,6 +4,7 @@ public final class SingleProcessGroup: BatchNormProcessGroup {
   public let rank = 0
   public let size = 1
 
+  /// The group of this process alone.
   public init() {}
 
   public func allGather(_ values: [Double]) throws -> [[Double]] { [values] }

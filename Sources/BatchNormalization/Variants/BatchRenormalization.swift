@@ -12,6 +12,7 @@ public struct RenormalizationLimits: Hashable, Sendable {
   /// The largest shift d may add, in units of the running standard deviation; ≥ 0.
   public var dMax: Double
 
+  /// Limits r ∈ [1/rMax, rMax] and d ∈ [−dMax, dMax].
   public init(rMax: Double, dMax: Double) {
     self.rMax = rMax
     self.dMax = dMax
@@ -32,12 +33,18 @@ public struct RenormalizationLimits: Hashable, Sendable {
 /// final rMax and dMax at the given steps. The paper used 5k warm-up steps, rMax = 3
 /// by 40k and dMax = 5 by 25k.
 public struct RenormalizationSchedule: Hashable, Sendable {
+  /// Steps of plain batch normalization (rMax = 1, dMax = 0) before the limits start to grow.
   public var warmupSteps: Int
+  /// The largest rMax, reached at ``rMaxReachedAtStep``.
   public var finalRMax: Double
+  /// The step at which rMax reaches ``finalRMax``.
   public var rMaxReachedAtStep: Int
+  /// The largest dMax, reached at ``dMaxReachedAtStep``.
   public var finalDMax: Double
+  /// The step at which dMax reaches ``finalDMax``.
   public var dMaxReachedAtStep: Int
 
+  /// A schedule; the defaults are the paper's: 5k warm-up steps, rMax = 3 by 40k, dMax = 5 by 25k.
   public init(
     warmupSteps: Int = 5_000, finalRMax: Double = 3, rMaxReachedAtStep: Int = 40_000,
     finalDMax: Double = 5, dMaxReachedAtStep: Int = 25_000

@@ -10,6 +10,7 @@ import Plots
 public struct AffineExperiment: Experiment {
   public let name = "affine"
 
+  /// The experiment, with its fixed settings.
   public init() {}
 
   /// |z| beyond which a sigmoid is no longer close to linear (σ'(2) = 0.105, 42% of σ'(0)).
@@ -65,6 +66,7 @@ public struct AffineExperiment: Experiment {
     var inputs: [SigmoidInputs]
   }
 
+  /// Runs it and reports; see the type's description.
   public func run(_ context: LabContext) throws -> ExperimentReport {
     let start = Date()
     let data = try context.requireData(for: name)

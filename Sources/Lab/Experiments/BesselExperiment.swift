@@ -20,6 +20,7 @@ public struct BesselExperiment: Experiment {
   public let name = "bessel"
   public var needsData: Bool { false }
 
+  /// The experiment, with its fixed settings.
   public init() {}
 
   /// The batch sizes of the Monte Carlo study.
@@ -31,6 +32,7 @@ public struct BesselExperiment: Experiment {
   /// estimators, a 95% interval would miss somewhere by chance in most runs.
   static let confidenceZ = 3.29
 
+  /// Runs it and reports; see the type's description.
   public func run(_ context: LabContext) throws -> ExperimentReport {
     let start = Date()
     let trials = context.budget.choose(quick: 2_000, standard: 20_000, full: 100_000)

@@ -14,6 +14,7 @@ import Plots
 public struct ConvergenceExperiment: Experiment {
   public let name = "convergence"
 
+  /// The experiment, with its fixed settings.
   public init() {}
 
   /// The learning rates swept for both networks (SGD with momentum 0.9).
@@ -74,6 +75,7 @@ public struct ConvergenceExperiment: Experiment {
     func stepsToReach(_ target: Double) -> Double { training.stepsToReach(target).map(Double.init) ?? .infinity }
   }
 
+  /// Runs it and reports; see the type's description.
   public func run(_ context: LabContext) throws -> ExperimentReport {
     let start = Date()
     let data = try context.requireData(for: name)

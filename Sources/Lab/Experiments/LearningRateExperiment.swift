@@ -14,6 +14,7 @@ import Plots
 public struct LearningRateExperiment: Experiment {
   public let name = "learning-rate"
 
+  /// The experiment, with its fixed settings.
   public init() {}
 
   static let batchSize = 60
@@ -70,6 +71,7 @@ public struct LearningRateExperiment: Experiment {
     "ratio_relative_error", "max_input_grad_difference_relative",
   ]
 
+  /// Runs it and reports; see the type's description.
   public func run(_ context: LabContext) throws -> ExperimentReport {
     let start = Date()
     let data = try context.requireData(for: name)

@@ -15,6 +15,7 @@ import Plots
 public struct RegularizationExperiment: Experiment {
   public let name = "regularization"
 
+  /// The experiment, with its fixed settings.
   public init() {}
 
   /// The training batch sizes.
@@ -50,6 +51,7 @@ public struct RegularizationExperiment: Experiment {
     batchSizes.flatMap { [($0, false, 0), ($0, true, 0)] } + [(batchSizes.last!, true, ghostBatchSize)]
   }
 
+  /// Runs it and reports; see the type's description.
   public func run(_ context: LabContext) throws -> ExperimentReport {
     let start = Date()
     let data = try context.requireData(for: name)

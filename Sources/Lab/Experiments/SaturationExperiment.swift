@@ -16,6 +16,7 @@ import Plots
 public struct SaturationExperiment: Experiment {
   public let name = "saturation"
 
+  /// The experiment, with its fixed settings.
   public init() {}
 
   /// The nonlinearity of the hidden layers and its saturated zone.
@@ -77,6 +78,7 @@ public struct SaturationExperiment: Experiment {
     }
   }
 
+  /// Runs it and reports; see the type's description.
   public func run(_ context: LabContext) throws -> ExperimentReport {
     let start = Date()
     let data = try context.requireData(for: name)

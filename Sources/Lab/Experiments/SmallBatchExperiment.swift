@@ -23,6 +23,7 @@ import Plots
 public struct SmallBatchExperiment: Experiment {
   public let name = "small-batch"
 
+  /// The experiment, with its fixed settings.
   public init() {}
 
   /// The training batch sizes of part 1.
@@ -68,6 +69,7 @@ public struct SmallBatchExperiment: Experiment {
       full: Setup(trainCount: 60_000, testCount: 9_984, examples: 300_000, recalibrationExamples: 20_480, seeds: 3))
   }
 
+  /// Runs it and reports; see the type's description.
   public func run(_ context: LabContext) throws -> ExperimentReport {
     let start = Date()
     let data = try context.requireData(for: name)

@@ -17,6 +17,7 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
   public let name = "sync-bn"
   public let processes = 4
 
+  /// The experiment, with its fixed settings.
   public init() {}
 
   /// Samples per process.
@@ -54,6 +55,7 @@ public struct SyncBatchNormExperiment: DistributedExperiment {
     "shard_size", "mode", "seed", "steps", "diverged", "test_accuracy", "running_mean_error", "running_variance_error",
   ]
 
+  /// Runs it and reports; see the type's description.
   public func run(_ context: LabContext) throws -> ExperimentReport {
     let start = Date()
     let data = try context.requireData(for: name)

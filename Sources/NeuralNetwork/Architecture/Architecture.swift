@@ -23,6 +23,7 @@ public struct Architecture: Hashable, Sendable, CustomStringConvertible {
   /// The layers in order.
   public let layers: [LayerSpecification]
 
+  /// An architecture of these layers, in order.
   public init(layers: [LayerSpecification]) {
     self.layers = layers
   }
@@ -53,10 +54,13 @@ public struct Architecture: Hashable, Sendable, CustomStringConvertible {
 
 /// Why an architecture string could not be read, pointing at the token.
 public struct ArchitectureError: Error, Hashable, Sendable, CustomStringConvertible {
+  /// The whole architecture string.
   public let text: String
   /// The 0-based position of the wrong token (= the layer index it would have had).
   public let tokenIndex: Int
+  /// The token, as written.
   public let token: String
+  /// What is wrong with it.
   public let reason: String
 
   public var description: String {
@@ -66,15 +70,25 @@ public struct ArchitectureError: Error, Hashable, Sendable, CustomStringConverti
 
 /// One layer of an ``Architecture``.
 public enum LayerSpecification: Hashable, Sendable, CustomStringConvertible {
+  /// `linear:OUT`, or `linear:OUT:nobias`.
   case linear(outputs: Int, hasBias: Bool = true)
+  /// `conv:OUT:KERNEL:STRIDE:PADDING`, or the same ending in `:nobias`.
   case convolution(outputs: Int, kernel: Int, stride: Int, padding: Int, hasBias: Bool = true)
+  /// `maxpool:K`.
   case maxPool(kernel: Int)
+  /// `avgpool:K`.
   case averagePool(kernel: Int)
+  /// `flatten`.
   case flatten
+  /// `bn` with its options.
   case batchNorm(BatchNormOptions)
+  /// `sigmoid`.
   case sigmoid
+  /// `tanh`.
   case tanh
+  /// `relu`.
   case relu
+  /// `dropout:P`.
   case dropout(probability: Double)
 
   /// The per-layer message of a parse failure.
@@ -161,10 +175,12 @@ public enum LayerSpecification: Hashable, Sendable, CustomStringConvertible {
 
 /// The options of a `bn` token; the defaults are PyTorch's.
 public struct BatchNormOptions: Hashable, Sendable {
+  /// The layer's configuration (momentum, ε, ghost batches, …).
   public var configuration: BatchNormConfiguration
   /// Batch Renormalization with the paper's schedule for rMax and dMax.
   public var renormalize: Bool
 
+  /// Options; the defaults are PyTorch's, without renormalization.
   public init(configuration: BatchNormConfiguration = .pytorch, renormalize: Bool = false) {
     self.configuration = configuration
     self.renormalize = renormalize

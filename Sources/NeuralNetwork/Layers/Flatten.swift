@@ -4,6 +4,7 @@ public struct Flatten<Scalar: NetworkScalar>: ParameterlessLayer {
   /// The input shape of the last training-mode forward call.
   private var savedInputShape: [Int]?
 
+  /// A flattening layer.
   public init() {}
 
   public var description: String { "Flatten" }

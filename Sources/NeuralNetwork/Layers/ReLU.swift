@@ -6,6 +6,7 @@
 public struct ReLU<Scalar: NetworkScalar>: ParameterlessLayer {
   private var saved = SavedActivationOutput<Scalar>()
 
+  /// A ReLU layer.
   public init() {}
 
   public var description: String { "ReLU" }

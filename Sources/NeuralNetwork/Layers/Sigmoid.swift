@@ -7,6 +7,7 @@
 public struct Sigmoid<Scalar: NetworkScalar>: ParameterlessLayer {
   private var saved = SavedActivationOutput<Scalar>()
 
+  /// A sigmoid layer.
   public init() {}
 
   public var description: String { "Sigmoid" }

@@ -5,6 +5,7 @@
 public struct Tanh<Scalar: NetworkScalar>: ParameterlessLayer {
   private var saved = SavedActivationOutput<Scalar>()
 
+  /// A tanh layer.
   public init() {}
 
   public var description: String { "Tanh" }

@@ -14,8 +14,11 @@
 /// | ``step(initial:every:factor:)`` | η₀ · factor^⌊t / every⌋ (PyTorch's `StepLR` counted in steps) |
 /// | ``cosine(initial:minimum:steps:)`` | η_min + (η₀ − η_min)·(1 + cos(π·min(t, T)/T))/2 (`CosineAnnealingLR` without restarts), η_min from step T on |
 public enum LearningRateSchedule: Hashable, Sendable {
+  /// η₀ at every step.
   case constant(Double)
+  /// η₀·factor^⌊t / every⌋.
   case step(initial: Double, every: Int, factor: Double)
+  /// Cosine annealing from `initial` to `minimum` over `steps` steps.
   case cosine(initial: Double, minimum: Double, steps: Int)
 
   /// η at step `step`.

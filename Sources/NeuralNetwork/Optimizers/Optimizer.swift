@@ -5,6 +5,7 @@
 /// the same network. It updates every parameter in place and leaves the gradients as
 /// they are (the caller zeroes them before the next backward pass).
 public protocol Optimizer<Scalar> {
+  /// The element type of the networks it updates.
   associatedtype Scalar: NetworkScalar
 
   /// η at each step.
@@ -43,6 +44,7 @@ public struct OptimizerState<Scalar: NetworkScalar>: Hashable, Sendable {
   /// Per kind, one buffer per flat parameter index.
   public var buffers: [String: [[Scalar]]]
 
+  /// A state from its parts.
   public init(stepCount: Int, buffers: [String: [[Scalar]]]) {
     self.stepCount = stepCount
     self.buffers = buffers

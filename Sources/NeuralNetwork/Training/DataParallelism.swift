@@ -24,6 +24,7 @@ public struct DataParallelism: Sendable {
   /// each shard's own.
   public var synchronizesBatchNormalization: Bool
 
+  /// The processes of `group` share each batch; `synchronizesBatchNormalization` normalizes with the whole batch's statistics.
   public init(group: any BatchNormProcessGroup, synchronizesBatchNormalization: Bool) {
     self.group = group
     self.synchronizesBatchNormalization = synchronizesBatchNormalization

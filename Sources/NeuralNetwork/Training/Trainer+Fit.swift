@@ -16,6 +16,7 @@ public struct CheckpointDestination: Sendable {
   /// The run's settings, kept in the training state for a resumed run to compare.
   public var settings: [String: String]
 
+  /// A destination; `trainingState` nil writes the model alone.
   public init(
     architecture: Architecture, sampleShape: [Int], url: URL, trainingState: URL? = nil, settings: [String: String] = [:]
   ) {

@@ -21,6 +21,7 @@ public struct TrainerState<Scalar: NetworkScalar>: Hashable, Sendable {
   /// The generator state of each dropout layer, in network order.
   public var dropoutStates: [UInt64]
 
+  /// A state from its parts.
   public init(
     epochCount: Int, stepCount: Int, shuffleState: UInt64, batchInEpoch: Int, optimizer: OptimizerState<Scalar>,
     dropoutStates: [UInt64]

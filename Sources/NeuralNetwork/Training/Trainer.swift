@@ -30,6 +30,7 @@ public struct Trainer<Scalar: NetworkScalar> {
   public var model: Sequential<Scalar>
   /// Updates ``model`` after each backward pass.
   public var optimizer: any Optimizer<Scalar>
+  /// The batch size, seed, last-batch policy and reporting interval.
   public var configuration: TrainingConfiguration
   /// What the steps minimize.
   public var loss: any ClassificationLoss
