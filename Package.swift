@@ -14,7 +14,10 @@ let package = Package(
     .executable(name: "bn", targets: ["BatchNormCommand"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+    // `swift package generate-documentation` (DocC). A command plugin: a plain `swift build`
+    // resolves it but never builds it.
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
   ],
   targets: [
     // MARK: Implementation

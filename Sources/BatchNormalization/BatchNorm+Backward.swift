@@ -27,7 +27,7 @@ extension BatchNorm {
     }
   }
 
-  /// ``backward(_:input:context:into:)`` on the elements of the caller's memory.
+  /// `backward(_:input:context:into:)` on the elements of the caller's memory.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   func backward(
@@ -109,7 +109,7 @@ extension BatchNorm {
     else { throw .contextMismatch(reason: "the context was not made by forward for \(channels) channels") }
   }
 
-  /// ``backward(_:input:context:into:)`` into a new array.
+  /// `backward(_:input:context:into:)` into a new array.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func backward(

@@ -26,7 +26,7 @@ extension BatchNorm {
     }
   }
 
-  /// ``forward(_:shape:mode:into:)`` on the elements of the caller's memory.
+  /// `forward(_:shape:mode:into:)` on the elements of the caller's memory.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   mutating func forward(
@@ -134,7 +134,7 @@ extension BatchNorm {
     return runningStatistics.update(with: statistics, mode: mode, configuration: configuration)
   }
 
-  /// ``forward(_:shape:mode:into:)`` into a new array.
+  /// `forward(_:shape:mode:into:)` into a new array.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(

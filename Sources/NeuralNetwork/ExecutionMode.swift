@@ -8,7 +8,7 @@ public enum ExecutionMode: String, Sendable, Hashable, CaseIterable {
   case inference
   /// As ``inference``, except that batch-normalization layers normalize with batch
   /// statistics and average them exactly into their running statistics
-  /// (``BatchNormMode/recalibration``, the paper's Algorithm 2). Call
+  /// (`BatchNormMode.recalibration`, the paper's Algorithm 2). Call
   /// ``Layer/beginRecalibration()`` before the first batch of a pass.
   case recalibration
 }

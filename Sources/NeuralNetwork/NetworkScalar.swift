@@ -10,7 +10,7 @@ import BatchNormalization
 /// A floating-point type the training stack runs on: `Float` or `Double` (Double for
 /// finite-difference gradient checks).
 ///
-/// Adds to ``BatchNormScalar`` the elementary functions the activations and the loss
+/// Adds to `BatchNormScalar` the elementary functions the activations and the loss
 /// need, and the buffer kernels of ``NetworkScalarKernels`` (the matrix product, which
 /// BLAS computes, and the logistic function).
 public protocol NetworkScalar: BatchNormScalar, NetworkScalarKernels {

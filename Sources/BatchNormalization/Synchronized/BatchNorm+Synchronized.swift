@@ -11,7 +11,7 @@ extension BatchNorm {
   /// or of E[x²]), and every rank normalizes with, and updates its running statistics
   /// from, the same bits: m is the global count, so the running variance is
   /// M2/(m − 1) over the whole batch. The context remembers the group, and
-  /// ``backward(_:input:context:into:)`` then exchanges its sums too.
+  /// `backward(_:input:context:into:)` then exchanges its sums too.
   ///
   /// In inference mode (with running statistics) nothing is exchanged and this is the
   /// ordinary forward. Every rank throws the same error, and none waits, when the global
@@ -19,8 +19,13 @@ extension BatchNorm {
   /// spatial size, the layout, the element type or the mode, or when any rank refused
   /// its own input. Ghost batches are refused (their groups are per rank).
   ///
-  /// - Parameter group: the processes that share the batch; each calls this with its
-  ///   shard (a rank with no samples calls ``forwardWithoutSamples(spatial:layout:mode:synchronizedOver:)``).
+  /// - Parameters:
+  ///   - input: this rank's shard, in memory order.
+  ///   - shape: the shard's shape (its batch is this rank's sample count).
+  ///   - mode: the same on every rank.
+  ///   - output: where y goes; the shard's size.
+  ///   - group: the processes that share the batch; each calls this with its shard (a
+  ///     rank with no samples calls ``forwardWithoutSamples(spatial:layout:mode:synchronizedOver:)``).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func forward(
@@ -32,7 +37,7 @@ extension BatchNorm {
     }
   }
 
-  /// ``forward(_:shape:mode:into:synchronizedOver:)`` on the elements of the caller's memory.
+  /// `forward(_:shape:mode:into:synchronizedOver:)` on the elements of the caller's memory.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   mutating func forward(
@@ -58,7 +63,7 @@ extension BatchNorm {
       groupMoments: usesBatchStatistics ? [global.moments] : nil, synchronization: usesBatchStatistics ? synchronization : nil)
   }
 
-  /// ``forward(_:shape:mode:into:synchronizedOver:)`` into a new array.
+  /// `forward(_:shape:mode:into:synchronizedOver:)` into a new array.
   public mutating func forward(
     _ input: [Scalar], shape: BatchNormShape, mode: BatchNormMode, synchronizedOver group: any BatchNormProcessGroup
   ) throws(BatchNormError) -> (output: [Scalar], context: BatchNormContext<Scalar>) {
@@ -73,10 +78,12 @@ extension BatchNorm {
   /// running statistics exactly as the other ranks do.
   ///
   /// - Parameters:
-  ///   - spatial, layout: what the other ranks' shapes have.
+  ///   - spatial: the other ranks' spatial size.
+  ///   - layout: the other ranks' layout.
   ///   - mode: the mode the other ranks use.
+  ///   - group: the processes that share the batch.
   /// - Returns: what ``backwardWithoutSamples(context:)`` needs.
-  /// - Throws: as ``forward(_:shape:mode:into:synchronizedOver:)``, and on every rank
+  /// - Throws: as `forward(_:shape:mode:into:synchronizedOver:)`, and on every rank
   ///   when every shard is empty.
   public mutating func forwardWithoutSamples(
     spatial: Int = 1, layout: ChannelLayout = .channelsFirst, mode: BatchNormMode,

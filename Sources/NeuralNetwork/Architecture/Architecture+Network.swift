@@ -56,7 +56,7 @@ extension Architecture {
     return Sequential(network)
   }
 
-  /// The output shape of one sample after every layer, or the error ``makeNetwork`` would throw.
+  /// The output shape of one sample after every layer, or the error `makeNetwork` would throw.
   public func outputShape(forSampleShape sampleShape: [Int]) throws(ArchitectureError) -> [Int] {
     var generator = SeededGenerator(seed: 0)
     let network: Sequential<Float> = try makeNetwork(sampleShape: sampleShape, using: &generator)

@@ -9,7 +9,7 @@ import ComputeRuntime
 
 extension Float {
   /// C ← α·op(A)·op(B) + β·C with `cblas_sgemm`, split between the compute threads by
-  /// ``partitionedGEMM(_:m:n:k:a:b:c:call:)``; see
+  /// `partitionedGEMM(_:m:n:k:a:b:c:call:)`; see
   /// ``NetworkScalarKernels/gemm(transposeA:transposeB:m:n:k:alpha:a:b:beta:c:)``.
   public static func gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -27,7 +27,7 @@ extension Float {
 
 extension Double {
   /// C ← α·op(A)·op(B) + β·C with `cblas_dgemm`, split between the compute threads by
-  /// ``partitionedGEMM(_:m:n:k:a:b:c:call:)``; see
+  /// `partitionedGEMM(_:m:n:k:a:b:c:call:)`; see
   /// ``NetworkScalarKernels/gemm(transposeA:transposeB:m:n:k:alpha:a:b:beta:c:)``.
   public static func gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -130,7 +130,7 @@ extension ComputeThreads {
   /// Sets the thread count of everything the training stack computes: the
   /// batch-normalization kernels and the matrix products, which BLAS runs
   /// single-threaded on blocks of C split between these threads
-  /// (``ComputeThreads/count``, so one setting governs both). Until it is called, every
+  /// (`ComputeThreads/count`, so one setting governs both). Until it is called, every
   /// available processor.
   public static func setIncludingBLAS(_ count: Int) {
     ComputeThreads.count = count

@@ -31,7 +31,7 @@ public protocol NetworkScalarKernels {
 }
 
 extension Float: NetworkScalarKernels {
-  /// The vector kernel ``logisticKernel(_:into:)`` (within 2 ulp, as `expf` was).
+  /// The vector kernel `logisticKernel(_:into:)` (within 2 ulp, as `expf` was).
   public static func logistic(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
     logisticKernel(input, into: output)
   }

@@ -11,23 +11,23 @@ public enum BatchNormKind: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Batch normalization as a layer (Ioffe & Szegedy 2015, arXiv 1502.03167): the core's
-/// ``BatchNorm`` value, driven by the network's ``ExecutionMode``:
+/// `BatchNorm` value, driven by the network's ``ExecutionMode``:
 ///
 /// | network mode | core mode |
 /// |---|---|
-/// | ``ExecutionMode/training`` | ``BatchNormMode/training``: batch statistics, running statistics updated |
-/// | ``ExecutionMode/inference`` | ``BatchNormMode/inference``: running statistics, unchanged |
-/// | ``ExecutionMode/recalibration`` | ``BatchNormMode/recalibration``: exact population statistics (Algorithm 2) |
+/// | ``ExecutionMode/training`` | `BatchNormMode.training`: batch statistics, running statistics updated |
+/// | ``ExecutionMode/inference`` | `BatchNormMode.inference`: running statistics, unchanged |
+/// | ``ExecutionMode/recalibration`` | `BatchNormMode.recalibration`: exact population statistics (Algorithm 2) |
 ///
 /// ``modeOverride`` replaces that choice in every network mode, for example
-/// ``BatchNormMode/inference`` to freeze the statistics while fine-tuning (gradients
+/// `BatchNormMode.inference` to freeze the statistics while fine-tuning (gradients
 /// still flow, dx = dy·γ/√(Var[x] + ε)). Backward is available after a training-mode
 /// network pass, whatever core mode it used.
 ///
 /// Parameters are `weight` (γ) and `bias` (β); buffers are `running_mean`,
 /// `running_var` and `num_batches_tracked` (a count, held as a scalar of shape []), as
 /// in PyTorch's `state_dict`. Settings (momentum, ε, ghost batches, Batch
-/// Renormalization, …) are the core's ``BatchNormConfiguration``.
+/// Renormalization, …) are the core's `BatchNormConfiguration`.
 public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
   /// Which input shapes the layer takes.
   public let kind: BatchNormKind
@@ -43,7 +43,7 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
   public private(set) var lastRunningStatisticsUpdate: RunningStatisticsUpdate = .unchanged
   /// The processes whose shards of each batch this layer normalizes together
   /// (synchronized batch normalization, the core's
-  /// ``BatchNorm/forward(_:shape:mode:into:synchronizedOver:)``); nil normalizes with
+  /// `BatchNorm.forward(_:shape:mode:into:synchronizedOver:)`); nil normalizes with
   /// this process's batch alone. Every process of the group must run the same network
   /// on its shard, step for step.
   public var processGroup: (any BatchNormProcessGroup)?
@@ -53,7 +53,7 @@ public struct BatchNormLayer<Scalar: NetworkScalar>: Layer {
   private var savedWithoutSamples: EmptyShardContext?
 
   /// A layer with γ = 1, β = 0, running mean 0 and running variance 1.
-  /// - Throws: ``BatchNormError`` for a channel count below 1 or a configuration out of range.
+  /// - Throws: `BatchNormError` for a channel count below 1 or a configuration out of range.
   public init(_ kind: BatchNormKind, channels: Int, configuration: BatchNormConfiguration = .pytorch) throws {
     self.kind = kind
     self.normalization = try BatchNorm(channels: channels, configuration: configuration)

@@ -41,7 +41,7 @@ public struct DataParallelism: Sendable {
 
 extension Sequential {
   /// Replaces every gradient with its sum over the processes of `group`, in one
-  /// all-reduce in Double (``BatchNormProcessGroup/allReduceSum(_:)``: every process gets
+  /// all-reduce in Double (`BatchNormProcessGroup.allReduceSum(_:)`: every process gets
   /// the same bits), and returns the sums of `extras` carried in the same message (a
   /// step's loss and correct count). With `takingRankZeroBuffers`, every buffer (the
   /// running statistics) is replaced by rank 0's, carried in the same all-reduce: the

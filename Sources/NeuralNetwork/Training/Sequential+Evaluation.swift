@@ -4,8 +4,10 @@ extension Sequential {
   /// The mean softmax cross-entropy and the confusion matrix of `data`, in
   /// ``ExecutionMode/inference`` (running statistics, no dropout), `batchSize` samples
   /// at a time. Runs on a copy: the network keeps nothing of it.
-  /// - Parameter classCount: the confusion matrix's size; by default the network's
-  ///   output count.
+  /// - Parameters:
+  ///   - data: the samples and their labels.
+  ///   - batchSize: samples per forward pass.
+  ///   - classCount: the confusion matrix's size; by default the network's output count.
   /// - Throws: the network's shape errors, ``NetworkError/invalidLabel(sample:label:classCount:)``.
   public func evaluate(_ data: LabeledSamples<Scalar>, batchSize: Int = 1000, classCount: Int? = nil) throws -> Evaluation {
     precondition(batchSize >= 1, "the batch size must be ≥ 1")

@@ -58,7 +58,12 @@ extension Trainer {
   /// ```
   ///
   /// - Parameters:
+  ///   - train: the samples and labels to train on.
+  ///   - epochs: the epoch count to reach (a resumed trainer has some done).
+  ///   - test: the samples evaluated after every epoch.
   ///   - classCount: the classes of the test data's confusion matrix (nil: from the logits).
+  ///   - checkpoint: where the network (and the run's state) goes after every epoch; nil: nowhere.
+  ///   - afterEpoch: called with each epoch's report, before its checkpoint is written.
   ///   - onMetrics: as in ``trainEpoch(on:observer:onStep:onMetrics:stopWhen:)``.
   ///   - stopWhen: asked after every step (see ``trainEpoch(on:observer:onStep:onMetrics:stopWhen:)``);
   ///     when it says true, the checkpoint of where training stopped is written and

@@ -53,12 +53,16 @@ public struct Trainer<Scalar: NetworkScalar> {
   /// How each batch is shared among processes; nil trains on this process alone.
   public let dataParallelism: DataParallelism?
 
-  /// - Parameter dataParallelism: the processes that share each batch (see
-  ///   ``DataParallelism``); every process makes the same trainer with the same
-  ///   network, optimizer, configuration and seed. With synchronized statistics, every
-  ///   layer of `model` is asked to share its batch statistics over the group
-  ///   (``Layer/shareBatchStatistics(over:)``).
+  /// - Parameters:
+  ///   - model: the network to train.
+  ///   - optimizer: what updates it after each backward pass.
+  ///   - configuration: the batch size, seed, last-batch policy and reporting interval.
   ///   - loss: what the steps minimize.
+  ///   - dataParallelism: the processes that share each batch (see
+  ///     ``DataParallelism``); every process makes the same trainer with the same
+  ///     network, optimizer, configuration and seed. With synchronized statistics, every
+  ///     layer of `model` is asked to share its batch statistics over the group
+  ///     (``Layer/shareBatchStatistics(over:)``).
   public init(
     model: Sequential<Scalar>, optimizer: any Optimizer<Scalar>, configuration: TrainingConfiguration,
     loss: any ClassificationLoss = SoftmaxCrossEntropy(), dataParallelism: DataParallelism? = nil
@@ -79,6 +83,7 @@ public struct Trainer<Scalar: NetworkScalar> {
   /// saved in the middle of an epoch, the rest of that epoch.
   ///
   /// - Parameters:
+  ///   - data: the samples and labels to train on.
   ///   - observer: called with each layer's index and input during every training
   ///     forward pass (see ``Sequential/forward(_:mode:observer:)``).
   ///   - onStep: called after every step.
