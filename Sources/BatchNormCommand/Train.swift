@@ -28,7 +28,8 @@ struct Train: ParsableCommand {
       Stopping and resuming: beside the model goes MODEL.resume.safetensors, the whole \
       run (the optimizer's state, the epoch and step, the random generators), written \
       atomically with every checkpoint. Ctrl-C (or SIGTERM) stops at the end of the \
-      step in progress, writes both files and exits 130 (143). Run the same command \
+      step in progress, writes both files and exits 130 (143); under mpirun, send \
+      SIGUSR1 to mpirun (it forwards it to every process; exit 138). Run the same command \
       with --resume MODEL.safetensors to continue: the run ends with the same model, bit \
       for bit, as if it had never stopped (also after a kill or a crash, from the last \
       epoch). With --schedule constant or step, --epochs may grow on resume.

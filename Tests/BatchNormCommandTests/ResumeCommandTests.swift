@@ -23,9 +23,15 @@ import Testing
 
   /// Starts `bn` with `arguments`, waits until `file` exists, sends `signal`, and
   /// returns how it ended and what it printed.
-  static func runAndSignal(_ arguments: [String], once file: String, signal: Int32) throws -> (Process, String) {
+  /// With `toChildren`, the signal goes to `program`'s children instead (the ranks of an
+  /// mpirun job: the test runner starts its processes with most signals blocked, and
+  /// mpirun, unlike bn, never unblocks them, so it could not forward one).
+  static func runAndSignal(
+    _ arguments: [String], once file: String, signal: Int32, program: URL = CommandRunner.executable,
+    toChildren: Bool = false
+  ) throws -> (Process, String) {
     let process = Process()
-    process.executableURL = CommandRunner.executable
+    process.executableURL = program
     process.arguments = arguments
     let output = Pipe()
     process.standardOutput = output
@@ -33,7 +39,15 @@ import Testing
     try process.run()
     let deadline = Date().addingTimeInterval(60)
     while !FileManager.default.fileExists(atPath: file) && process.isRunning && Date() < deadline { usleep(200) }
-    kill(process.processIdentifier, signal)
+    if toChildren {
+      let pkill = Process()
+      pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+      pkill.arguments = ["-\(signal)", "-P", "\(process.processIdentifier)"]
+      try pkill.run()
+      pkill.waitUntilExit()
+    } else {
+      kill(process.processIdentifier, signal)
+    }
     let printed = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process, String(decoding: printed, as: UTF8.self))
@@ -89,6 +103,28 @@ import Testing
     #expect(resumed.status == 0, "\(resumed.standardError)")
     let straight = try CommandRunner.run(Self.arguments(dataset: dataset, out: directory.path("straight.safetensors")))
     #expect(straight.status == 0)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: directory.path("straight.safetensors"))))
+  }
+
+  /// Under mpirun, SIGUSR1 (which mpirun forwards to every process) stops every rank at the
+  /// same step; the resumed data-parallel run ends with the same bytes.
+  @Test func anMPIJobStoppedWithSIGUSR1Resumes() throws {
+    let data = try TemporaryDirectory()
+    let dataset = try TrainCommandTests.writeDataset(in: data, trainCount: 2000)
+    let directory = try TemporaryDirectory()
+    func job(_ out: String) -> [String] {
+      MPITrainingTests.launcher + ["-np", "2", CommandRunner.executable.path]
+        + Self.arguments(dataset: dataset, out: out) + ["--sync-bn"]
+    }
+    let straight = try CommandRunner.run(MPITrainingTests.mpirun, job(directory.path("straight.safetensors")))
+    #expect(straight.status == 0, "\(straight.standardError)")
+    let model = directory.path("model.safetensors")
+    let (stopped, printed) = try Self.runAndSignal(
+      job(model), once: directory.path("model.svg"), signal: SIGUSR1, program: MPITrainingTests.mpirun, toChildren: true)
+    #expect(stopped.terminationStatus != 0)
+    #expect(printed.contains("stopped by SIGUSR1 after step "), "\(printed)")
+    let resumed = try CommandRunner.run(MPITrainingTests.mpirun, job(model) + ["--resume", model])
+    #expect(resumed.status == 0, "\(resumed.standardError)")
     #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: directory.path("straight.safetensors"))))
   }
 
