@@ -168,7 +168,7 @@ import Testing
       ("linear:9223372036854775807", "OUT must be at most 2147483647, got '9223372036854775807'"),
       ("conv:8:4611686018427387904", "KERNEL must be at most 2147483647"),
       ("conv:8:3:1:9223372036854775807", "PADDING must be at most 2147483647"),
-      ("linear:2000000000", "the parameters up to here need 74000000000 values (296 GB), more than this machine's"),
+      ("linear:2000000000", "the parameters up to here, with their gradients and optimizer state, need 296000000000 values (1.2 TB), more than this machine's"),
       ("conv:8:3:1:2147483647", "its output per sample, [8, 4294967298, 4294967298], holds more values than a 64-bit integer counts"),
     ]
     for (architecture, message) in cases {

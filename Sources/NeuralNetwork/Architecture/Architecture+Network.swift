@@ -27,15 +27,17 @@ extension Architecture {
         reason: "samples of shape \(sampleShape) \(Self.tooLarge(MemoryBudget.product(sampleShape), valueSize))")
     }
     var parameterCount = 0
+    let valuesPerParameter = 4
     for (index, specification) in layers.enumerated() {
       do {
         // Sizes first, in checked arithmetic: a layer too large is an error, not a trap.
         let total = specification.parameterCount(inputShape: shape).flatMap { count in
           parameterCount.addingReportingOverflow(count).overflow ? nil : parameterCount + count
         }
-        guard let total, MemoryBudget.fits(total, bytesPerValue: valueSize) else {
+        // Training keeps each parameter, its gradient and up to two optimizer buffers.
+        guard let total, MemoryBudget.fits(total, bytesPerValue: valuesPerParameter * valueSize) else {
           throw LayerSpecification.ResourceFailure(
-            message: "the parameters up to here \(Self.tooLarge(total, valueSize))")
+            message: "the parameters up to here, with their gradients and optimizer state, \(Self.tooLarge(total.map { $0.multipliedReportingOverflow(by: valuesPerParameter).overflow ? nil : $0 * valuesPerParameter } ?? nil, valueSize))")
         }
         parameterCount = total
         let layer: any Layer<Scalar> = try specification.makeLayer(
@@ -147,6 +149,13 @@ extension LayerSpecification {
         inputFeatures: inputShape.reduce(1, *), outputFeatures: outputs, hasBias: hasBias, initializer: initializer,
         using: &generator)
     case .convolution(let outputs, let kernel, let stride, let padding, let hasBias):
+      // The window must fit the padded image: checked before any weight is drawn.
+      guard inputShape.count != 3 || inputShape.dropFirst().allSatisfy({ $0 + 2 * padding >= kernel }) else {
+        let layer = "Conv2d(\(inputShape[0]), \(outputs), kernel: \(kernel), stride: \(stride), padding: \(padding)"
+          + (hasBias ? ")" : ", bias: false)")
+        throw ShapeFailure(
+          message: "\(layer) expects [N, \(inputShape[0]), H, W] with H, W + 2·\(padding) ≥ the kernel \(kernel)×\(kernel)")
+      }
       return try Conv2d<Scalar>(
         inputChannels: try channels("Conv2d"), outputChannels: outputs, kernelSize: kernel, stride: stride,
         padding: padding, hasBias: hasBias, initializer: initializer, using: &generator)
