@@ -160,7 +160,10 @@ import Testing
     job.standardOutput = FileHandle.nullDevice
     job.standardError = FileHandle.nullDevice
     try job.run()
-    defer { if job.isRunning { job.terminate() } }
+    defer {
+      if job.isRunning { job.terminate() }
+      job.waitUntilExit()  // reaps the job, and frees Foundation's bookkeeping of it
+    }
     // Wait for the first checkpoint, then kill rank 1 in the middle of an epoch.
     let clock = ContinuousClock()
     let start = clock.now
