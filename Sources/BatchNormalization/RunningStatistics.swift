@@ -37,12 +37,22 @@ public struct RunningStatistics<Scalar: BatchNormScalar>: Hashable, Sendable {
 
   /// Folds one batch in. All channels change or none do. A batch whose statistics are
   /// not finite, or whose blend would not be finite in `Scalar` (a Float batch of ±3e38
-  /// has a variance near 1e77, finite in Double but not in Float), is left out and counted
-  /// in ``skippedNonFiniteBatches``. The counts saturate at `Int.max`.
+  /// has a variance near 1e77, finite in Double but not in Float), is left out and
+  /// counted in ``skippedNonFiniteBatches``. The counts saturate at `Int.max`.
   mutating func update(
     with statistics: BatchStatistics, mode: BatchNormMode, configuration: BatchNormConfiguration
   ) -> RunningStatisticsUpdate {
-    guard statistics.isFinite else {
+    // M2/(n − 1) or M2/n as in ChannelMoments.variance(_:), without a branch per channel
+    // (forward never measures fewer than 2 values per channel).
+    let besselOffset = configuration.runningVarianceEstimator == .unbiased ? 1 : 0
+    // One pass that is false for NaN and ∞ too. Every blend is a convex combination of the
+    // old value and the batch's, so it fits wherever both do; only a batch beyond `Scalar`
+    // needs the blends themselves checked.
+    let largest = Double(Scalar.greatestFiniteMagnitude)
+    let fits = statistics.channels.allSatisfy { moments in
+      moments.mean.magnitude <= largest && moments.sumOfSquaredDeviations / Double(moments.count - besselOffset) <= largest
+    }
+    guard fits || statistics.isFinite else {
       skippedNonFiniteBatches = Self.increment(skippedNonFiniteBatches)
       return .skippedNonFinite
     }
@@ -55,10 +65,7 @@ public struct RunningStatistics<Scalar: BatchNormScalar>: Hashable, Sendable {
     case .inference, .batchStatistics:
       return .unchanged
     }
-    // M2/(n − 1) or M2/n as in ChannelMoments.variance(_:), without a branch per channel
-    // (forward never measures fewer than 2 values per channel).
-    let besselOffset = configuration.runningVarianceEstimator == .unbiased ? 1 : 0
-    guard blendStaysFinite(statistics.channels, weight: weight, besselOffset: besselOffset) else {
+    guard fits || blendStaysFinite(statistics.channels, weight: weight, besselOffset: besselOffset) else {
       skippedNonFiniteBatches = Self.increment(skippedNonFiniteBatches)
       return .skippedNonFinite
     }
