@@ -11,6 +11,7 @@ let package = Package(
     .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
     .library(name: "Plots", targets: ["Plots"]),
     .library(name: "MessagePassing", targets: ["MessagePassing"]),
+    .library(name: "ONNXExport", targets: ["ONNXExport"]),
     .executable(name: "bn", targets: ["BatchNormCommand"]),
   ],
   dependencies: [
@@ -18,6 +19,9 @@ let package = Package(
     // `swift package generate-documentation` (DocC). A command plugin: a plain `swift build`
     // resolves it but never builds it.
     .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+    // The protobuf runtime for ONNX files. Only its library is built: the Swift for
+    // onnx.proto is generated once and committed (scripts/generate-onnx-proto).
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
     // MARK: Implementation
@@ -70,6 +74,12 @@ let package = Package(
     // An MPI job's processes as a process group for synchronized batch normalization and
     // data-parallel training. Only what needs Open MPI depends on it.
     .target(name: "MessagePassing", dependencies: ["BatchNormalization", "CMPI"]),
+    // A trained network as an ONNX model (Gemm, Conv, BatchNormalization, …), optionally with
+    // batch normalization folded into the layer before it. Generated onnx.proto types + SwiftProtobuf.
+    .target(
+      name: "ONNXExport",
+      dependencies: ["BatchNormalization", "NeuralNetwork", "FileFormats", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+    ),
     // Static SVG charts (lines with bands, grouped bars, grids of charts) for the lab's report.
     .target(name: "Plots"),
     // Experiments that reproduce the article's claims, their CSV files, figures and report.
@@ -86,6 +96,7 @@ let package = Package(
         "CBuildTarget",
         "Lab",
         "MessagePassing",
+        "ONNXExport",
         "Plots",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
@@ -107,10 +118,14 @@ let package = Package(
       exclude: ["Fixtures"]
     ),
     .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
+    .testTarget(
+      name: "ONNXExportTests",
+      dependencies: ["ONNXExport", "BatchNormalization", "NeuralNetwork", "FileFormats", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+    ),
     .testTarget(name: "LabTests", dependencies: ["Lab", "Datasets", "NeuralNetwork", "BatchNormalization"]),
     .testTarget(
       name: "BatchNormCommandTests",
-      dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats", "NeuralNetwork"]
+      dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats", "NeuralNetwork", "ONNXExport"]
     ),
   ]
 )
