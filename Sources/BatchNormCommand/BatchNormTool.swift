@@ -10,10 +10,10 @@ struct BatchNormTool: ParsableCommand {
     discussion: """
       Normalize .npy arrays exactly as PyTorch does and compare the numbers across \
       frameworks; train and evaluate small networks with batch normalization on \
-      Fashion-MNIST, with PyTorch-compatible checkpoints.
+      Fashion-MNIST, with PyTorch-compatible checkpoints; export them as ONNX.
       """,
     version: "0.1.0, \(BuildDescription.text)",
-    subcommands: [Normalize.self, Train.self, Evaluate.self, LabCommand.self, Bench.self]
+    subcommands: [Normalize.self, Train.self, Evaluate.self, Export.self, LabCommand.self, Bench.self]
   )
 
   /// ArgumentParser's entry point, after ``MemoryAllocator/keepFreedMemory()``.

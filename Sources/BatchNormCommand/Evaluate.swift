@@ -31,6 +31,12 @@ struct Evaluate: ParsableCommand {
   @Option(parsing: .unconditional, help: "Evaluate on the first N test images only.")
   var limitTest: Int?
 
+  @Option(
+    help: ArgumentHelp(
+      "Also write the logits of every evaluated image, float32 [images, outputs], as .npy (one process only).",
+      valueName: "file.npy"))
+  var logits: String?
+
   @OptionGroup var data: DatasetOptions
 
   @OptionGroup var computing: ThreadOptions
@@ -41,18 +47,10 @@ struct Evaluate: ParsableCommand {
 
   func run() throws {
     let processes = try CommandProcesses.start(threads: computing.threads)
-    let architecture: Architecture?
-    do {
-      architecture = try arch.map { try Architecture(parsing: $0) }
-    } catch {
-      throw CommandError("\(error)")
+    if logits != nil, processes.group.size > 1 {
+      throw CommandError("--logits writes one file from one process; run bn eval without mpirun", everyProcess: true)
     }
-    let file: SafeTensors
-    do {
-      file = try SafeTensors.read(contentsOf: URL(fileURLWithPath: model))
-    } catch {
-      throw CommandError("\(error)")
-    }
+    let (architecture, file) = try ModelFile.read(model, architecture: arch)
     var test = try DatasetArgument.loadTestSet(data.dataset)
     if let binarize = data.binarize { test = test.binarized(threshold: binarize) }
     if let limitTest { test = test.prefix(limitTest) }
@@ -85,10 +83,34 @@ struct Evaluate: ParsableCommand {
     } catch {
       throw CommandError("\(model): \(error)")
     }
+    if let logits {
+      try writeLogits(of: checkpoint.model, samples, to: logits)
+    }
     var matrix = evaluation.confusionMatrix
     matrix.classNames = DatasetArgument.classNames(data.dataset, classCount: test.classCount)
     processes.say(String(format: "test accuracy: %.4f", evaluation.accuracy))
     processes.say("\(matrix)")
     try processes.finish()
+  }
+}
+
+extension Evaluate {
+  /// The inference-mode logits of every sample, 1,000 at a time, as a float32 NPY file
+  /// written atomically.
+  private func writeLogits(of model: Sequential<Float>, _ samples: LabeledSamples<Float>, to path: String) throws {
+    var network = model
+    var scalars: [Float] = []
+    var outputs = 0
+    do {
+      for start in stride(from: 0, to: samples.count, by: 1000) {
+        let (input, _) = samples.gather(start..<min(start + 1000, samples.count))
+        let batch = try network.forward(input, mode: .inference)
+        outputs = batch.shape.dropFirst().reduce(1, *)
+        scalars += batch.scalars
+      }
+      try NPY.write(StoredArray(shape: [samples.count, outputs], float32: scalars), to: URL(fileURLWithPath: path))
+    } catch {
+      throw CommandError("--logits \(path): \(error)")
+    }
   }
 }
