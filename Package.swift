@@ -6,6 +6,7 @@ let package = Package(
   products: [
     // MARK: Public API
     .library(name: "ComputeRuntime", targets: ["ComputeRuntime"]),
+    .library(name: "HalfPrecision", targets: ["HalfPrecision"]),
     .library(name: "BatchNormalization", targets: ["BatchNormalization"]),
     .library(name: "FileFormats", targets: ["FileFormats"]),
     .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
@@ -28,15 +29,18 @@ let package = Package(
     // The worker pool, the one parallel loop and the thread-count setting that every
     // module's kernels share. Standard library, Dispatch and Synchronization only.
     .target(name: "ComputeRuntime"),
+    // Float16 and BFloat16 as storage types, and their whole-array conversions to and from
+    // Float. Standard library only.
+    .target(name: "HalfPrecision"),
     // Streaming (non-temporal) stores as clang builtins in a header: no library.
     .target(name: "CStreamingStores"),
     // The build's target features as C sees them (Swift cannot test them at compile time).
     .target(name: "CBuildTarget"),
     // The core: kernels, statistics, state, modes, variants. Standard library, the compute
-    // runtime and the header above only.
-    .target(name: "BatchNormalization", dependencies: ["ComputeRuntime", "CStreamingStores"]),
-    // NPY and safetensors files, written atomically. Foundation only.
-    .target(name: "FileFormats"),
+    // runtime, the 16-bit storage types and the header above only.
+    .target(name: "BatchNormalization", dependencies: ["ComputeRuntime", "HalfPrecision", "CStreamingStores"]),
+    // NPY and safetensors files, written atomically. Foundation and the 16-bit types only.
+    .target(name: "FileFormats", dependencies: ["HalfPrecision"]),
     // zlib, the system library (Debian's zlib1g-dev), for gzip.
     .systemLibrary(
       name: "CZlib",
@@ -61,6 +65,7 @@ let package = Package(
         "ComputeRuntime",
         "BatchNormalization",
         "FileFormats",
+        "HalfPrecision",
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
       ]
     ),
@@ -107,14 +112,17 @@ let package = Package(
     .target(name: "ThreadProcessGroups", dependencies: ["BatchNormalization"], path: "Tests/ThreadProcessGroups"),
     .testTarget(
       name: "BatchNormalizationTests",
-      dependencies: ["BatchNormalization", "ComputeRuntime", "ThreadProcessGroups"],
+      dependencies: ["BatchNormalization", "ComputeRuntime", "HalfPrecision", "ThreadProcessGroups"],
       exclude: ["Fixtures"]
     ),
-    .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats"]),
+    .testTarget(name: "HalfPrecisionTests", dependencies: ["HalfPrecision"]),
+    .testTarget(name: "FileFormatsTests", dependencies: ["FileFormats", "HalfPrecision"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileFormats", "CZlib"]),
     .testTarget(
       name: "NeuralNetworkTests",
-      dependencies: ["NeuralNetwork", "BatchNormalization", "ComputeRuntime", "FileFormats", "ThreadProcessGroups"],
+      dependencies: [
+        "NeuralNetwork", "BatchNormalization", "ComputeRuntime", "FileFormats", "HalfPrecision", "ThreadProcessGroups",
+      ],
       exclude: ["Fixtures"]
     ),
     .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
