@@ -15,6 +15,7 @@ struct NPYHeader {
   private static let readableDescrs: [String: (type: ScalarType, isBigEndian: Bool)] = [
     "<f4": (.float32, false), ">f4": (.float32, true),
     "<f8": (.float64, false), ">f8": (.float64, true),
+    "<f2": (.float16, false), ">f2": (.float16, true),
     "<i8": (.int64, false), ">i8": (.int64, true),
     "|u1": (.uint8, false), "<u1": (.uint8, false), ">u1": (.uint8, false),
   ]
@@ -40,7 +41,7 @@ struct NPYHeader {
 
     switch entries["descr"] {
     case .string(let descr):
-      guard let readable = NPYHeader.readableDescrs[descr] else {
+      guard let readable = NPYHeader.readableDescrs[descr], readable.type.isAvailable else {
         let name = NPYHeader.typeName(ofDescr: descr).map { " (\($0))" } ?? ""
         let dtype = "'\(FileFormatError.printable(descr))'\(name)"
         throw failure("unsupported dtype \(dtype); supported: \(NPYHeader.supportedNames)")
@@ -78,12 +79,12 @@ struct NPYHeader {
   static func text(for array: StoredArray) -> String {
     let dimensions = array.shape.map(String.init)
     let shape = dimensions.count == 1 ? "(\(dimensions[0]),)" : "(\(dimensions.joined(separator: ", ")))"
-    return "{'descr': '\(array.elements.scalarType.numpyDescr)', 'fortran_order': False, 'shape': \(shape), }"
+    return "{'descr': '\(array.elements.scalarType.numpyDescr!)', 'fortran_order': False, 'shape': \(shape), }"
   }
 
-  /// "float32, float64, int64, uint8".
+  /// "float32, float64, float16, int64, uint8".
   private static var supportedNames: String {
-    ScalarType.allCases.map(\.numpyName).joined(separator: ", ")
+    ScalarType.allCases.filter { $0.numpyDescr != nil && $0.isAvailable }.map(\.numpyName).joined(separator: ", ")
   }
 
   /// The NumPy name of a dtype string we do not read: "float16" for '<f2', "unicode string"
@@ -110,11 +111,14 @@ struct NPYHeader {
 }
 
 extension ScalarType {
-  /// The dtype string NumPy writes for this type on a little-endian machine.
-  var numpyDescr: String {
+  /// The dtype string NumPy writes for this type on a little-endian machine; nil for
+  /// bfloat16, which NumPy lacks.
+  var numpyDescr: String? {
     switch self {
     case .float32: "<f4"
     case .float64: "<f8"
+    case .float16: "<f2"
+    case .bfloat16: nil
     case .int64: "<i8"
     case .uint8: "|u1"
     }

@@ -90,7 +90,9 @@ public enum NPY {
   }
 
   /// The bytes NumPy's `numpy.save` writes for `array` (little-endian).
+  /// - Precondition: the array is not bfloat16, which NumPy lacks (``canStore(_:)``).
   public static func encode(_ array: StoredArray) -> Data {
+    precondition(canStore(array), "NumPy has no bfloat16: store it as safetensors")
     precondition(
       StoredArray.elementCount(of: array.shape) == array.elementCount,
       "shape \(array.shape) does not hold \(array.elementCount) elements")
@@ -118,8 +120,18 @@ public enum NPY {
   }
 
   /// Writes `array` to `url` as a .npy file, atomically (see `AtomicFile`).
+  /// - Throws: for a bfloat16 array (NumPy has no bfloat16; write safetensors instead),
+  ///   or when the file cannot be written.
   public static func write(_ array: StoredArray, to url: URL) throws(FileFormatError) {
+    guard canStore(array) else {
+      throw FileFormatError(file: url.path, problem: "NumPy has no bfloat16: write a .safetensors file instead")
+    }
     try AtomicFile.write(encode(array), to: url)
+  }
+
+  /// Whether an .npy file can hold `array`'s element type (every type but bfloat16).
+  public static func canStore(_ array: StoredArray) -> Bool {
+    array.elements.scalarType.numpyDescr != nil
   }
 
   /// The header length with NumPy's padding: `count` bytes, then 1 to 64 spaces and a `\n`,

@@ -31,7 +31,7 @@ struct SafeTensorsEntry {
       throw failure("has data_offsets that are not two non-negative integers")
     }
     guard let type = ScalarType(safeTensorsName: dtype) else {
-      let supported = ScalarType.allCases.map(\.safeTensorsName).joined(separator: ", ")
+      let supported = ScalarType.allCases.filter(\.isAvailable).map(\.safeTensorsName).joined(separator: ", ")
       throw failure("has dtype \(FileFormatError.printable(dtype)); supported: \(supported)")
     }
     let (begin, end) = (offsets[0], offsets[1])

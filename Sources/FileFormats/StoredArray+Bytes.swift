@@ -1,4 +1,5 @@
 import Foundation
+import HalfPrecision
 
 extension StoredArray.Elements {
   /// The element type.
@@ -6,6 +7,10 @@ extension StoredArray.Elements {
     switch self {
     case .float32: .float32
     case .float64: .float64
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      case .float16: .float16
+    #endif
+    case .bfloat16: .bfloat16
     case .int64: .int64
     case .uint8: .uint8
     }
@@ -16,6 +21,10 @@ extension StoredArray.Elements {
     switch self {
     case .float32(let values): values.count
     case .float64(let values): values.count
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      case .float16(let values): values.count
+    #endif
+    case .bfloat16(let values): values.count
     case .int64(let values): values.count
     case .uint8(let values): values.count
     }
@@ -31,6 +40,13 @@ extension StoredArray.Elements {
     switch type {
     case .float32: self = .float32(load(Float.init(bitPattern:)))
     case .float64: self = .float64(load(Double.init(bitPattern:)))
+    case .float16:
+      #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+        self = .float16(load(Float16.init(bitPattern:)))
+      #else
+        preconditionFailure("float16 needs Float16, which Intel Macs lack; the readers refuse it first")
+      #endif
+    case .bfloat16: self = .bfloat16(load(BFloat16.init(bitPattern:)))
     case .int64: self = .int64(load { (value: Int64) in value })
     case .uint8: self = .uint8([UInt8](bytes))
     }
@@ -41,6 +57,10 @@ extension StoredArray.Elements {
     switch self {
     case .float32(let values): storeIntegers(values, as: \.bitPattern)
     case .float64(let values): storeIntegers(values, as: \.bitPattern)
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      case .float16(let values): storeIntegers(values, as: \.bitPattern)
+    #endif
+    case .bfloat16(let values): storeIntegers(values, as: \.bitPattern)
     case .int64(let values): storeIntegers(values, as: { $0 })
     case .uint8(let values): Data(values)
     }

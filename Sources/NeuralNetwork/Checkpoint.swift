@@ -1,4 +1,5 @@
 import FileFormats
+import HalfPrecision
 import Foundation
 
 /// A trained network as a safetensors file that PyTorch reads as the `state_dict` of
@@ -134,9 +135,12 @@ public struct Checkpoint<Scalar: NetworkScalar> {
     _ stored: StoredArray, name: String, expectedShape: [Int], failure: (String) -> CheckpointError
   ) throws(CheckpointError) -> Tensor<Scalar> {
     let isCount = name.hasSuffix(CheckpointKeys.batchesTrackedSuffix)
-    let expectedType = isCount ? "int64" : Scalar.self == Float.self ? "float32" : "float64"
-    guard stored.dtypeName == expectedType else {
-      throw failure("tensor '\(name)' is \(stored.dtypeName) but must be \(expectedType)")
+    // A Float network also reads PyTorch's half-precision states (model.half(),
+    // model.to(torch.bfloat16)), widened exactly.
+    let expectedTypes = isCount ? ["int64"] : Scalar.self == Float.self ? ["float32", "float16", "bfloat16"] : ["float64"]
+    guard expectedTypes.contains(stored.dtypeName) else {
+      let expected = expectedTypes.count == 1 ? expectedTypes[0] : "float32 (or float16 or bfloat16, widened)"
+      throw failure("tensor '\(name)' is \(stored.dtypeName) but must be \(expected)")
     }
     guard stored.shape == expectedShape else {
       throw failure("tensor '\(name)' has shape \(stored.shape) but the architecture needs \(expectedShape)")
@@ -145,6 +149,10 @@ public struct Checkpoint<Scalar: NetworkScalar> {
     switch stored.elements {
     case .float32(let values): scalars = values as? [Scalar] ?? values.map { Scalar(Double($0)) }
     case .float64(let values): scalars = values as? [Scalar] ?? values.map { Scalar($0) }
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      case .float16(let values): scalars = Float16.widened(values).map { Scalar($0) }
+    #endif
+    case .bfloat16(let values): scalars = BFloat16.widened(values).map { Scalar($0) }
     case .int64(let values): scalars = values.map { Scalar($0) }
     case .uint8(let values): scalars = values.map { Scalar($0) }
     }

@@ -184,8 +184,8 @@ struct SafeTensorsTests {
         "tensor 'a' has data_offsets that are not two non-negative integers"
       ),
       (
-        file(aEntry: #"{"dtype":"BF16","shape":[4],"data_offsets":[0,8]}"#),
-        "tensor 'a' has dtype BF16; supported: F32, F64, I64, U8"
+        file(aEntry: #"{"dtype":"I16","shape":[4],"data_offsets":[0,8]}"#),
+        "tensor 'a' has dtype I16; supported: F32, F64, F16, BF16, I64, U8"
       ),
       (
         file(aEntry: #"{"dtype":"F32","shape":[2],"data_offsets":[8,0]}"#),
@@ -232,11 +232,11 @@ struct SafeTensorsTests {
 
   @Test("Names the tensor and the dtype it does not read")
   func unsupportedDtype() {
-    let header = #"{"running_var":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#
+    let header = #"{"running_var":{"dtype":"I16","shape":[2],"data_offsets":[0,4]}}"#
     let error = #expect(throws: FileFormatError.self) {
       try SafeTensors.decode(safeTensorsFile(header: header, buffer: [0, 0, 0, 0]), file: "bn.safetensors")
     }
-    #expect(error?.description == "bn.safetensors: tensor 'running_var' has dtype F16; supported: F32, F64, I64, U8")
+    #expect(error?.description == "bn.safetensors: tensor 'running_var' has dtype I16; supported: F32, F64, F16, BF16, I64, U8")
   }
 
   @Test("Rejects a header that is not UTF-8")

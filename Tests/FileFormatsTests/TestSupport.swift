@@ -1,4 +1,5 @@
 import Foundation
+import HalfPrecision
 import Testing
 
 @testable import FileFormats
@@ -63,7 +64,10 @@ struct SeededGenerator: RandomNumberGenerator {
 
 /// An element type, as a test argument.
 enum DType: String, CaseIterable, Sendable {
-  case float32, float64, int64, uint8
+  case float32, float64, float16, bfloat16, int64, uint8
+
+  /// The types an .npy file holds (NumPy has no bfloat16).
+  static let numpyTypes = allCases.filter { $0 != .bfloat16 }
 }
 
 /// An array of `dtype` and `shape` with seeded random values (negative ones included).
@@ -75,6 +79,13 @@ func randomArray(_ dtype: DType, shape: [Int], seed: UInt64 = 1) -> StoredArray 
     return StoredArray(shape: shape, float32: (0..<count).map { _ in Float.random(in: -1e3...1e3, using: &generator) })
   case .float64:
     return StoredArray(shape: shape, float64: (0..<count).map { _ in Double.random(in: -1e3...1e3, using: &generator) })
+  case .float16:  // random bit patterns: subnormals and infinities too, NaN made finite (NaN ≠ NaN)
+    return StoredArray(shape: shape, float16: (0..<count).map { _ in
+      let bits = UInt16.random(in: .min ... .max, using: &generator)
+      return Float16(bitPattern: Float16(bitPattern: bits).isNaN ? bits & 0xFBFF : bits)
+    })
+  case .bfloat16:  // random bit patterns, NaN included (bfloat16 compares bit patterns)
+    return StoredArray(shape: shape, bfloat16: (0..<count).map { _ in BFloat16(bitPattern: UInt16.random(in: .min ... .max, using: &generator)) })
   case .int64:
     return StoredArray(shape: shape, int64: (0..<count).map { _ in Int64.random(in: .min ... .max, using: &generator) })
   case .uint8:
@@ -90,6 +101,8 @@ func bitPatterns(_ array: StoredArray) -> [UInt64] {
   switch array.elements {
   case .float32(let values): values.map { UInt64($0.bitPattern) }
   case .float64(let values): values.map(\.bitPattern)
+  case .float16(let values): values.map { UInt64($0.bitPattern) }
+  case .bfloat16(let values): values.map { UInt64($0.bitPattern) }
   case .int64(let values): values.map { UInt64(bitPattern: $0) }
   case .uint8(let values): values.map(UInt64.init)
   }

@@ -1,5 +1,6 @@
 import FileFormats
 import Foundation
+import HalfPrecision
 import NeuralNetwork
 import Testing
 
@@ -54,6 +55,35 @@ import Testing
     #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["model.safetensors"])
   }
 
+  /// A PyTorch state saved in half precision (model.half(), model.to(torch.bfloat16))
+  /// loads into a Float network widened exactly; a Double network still wants float64.
+  @Test func halfPrecisionStatesLoadWidened() throws {
+    let architecture = try Architecture(parsing: "conv:3:3,bn,relu,flatten,linear:4:nobias,bn:noaffine,linear:2")
+    var generator = SeededGenerator(seed: 3)
+    let model: Sequential<Float> = try architecture.makeNetwork(sampleShape: [1, 6, 6], using: &generator)
+    let file = Checkpoint(architecture: architecture, sampleShape: [1, 6, 6], model: model).encoded()
+    for halfType in ["float16", "bfloat16"] {
+      var half = file
+      var widened: [String: [Float]] = [:]
+      for (name, tensor) in file.tensors {
+        guard let values = tensor.floats() else { continue }
+        if halfType == "float16" {
+          half.tensors[name] = StoredArray(shape: tensor.shape, float16: Float16.narrowed(values))
+        } else {
+          half.tensors[name] = StoredArray(shape: tensor.shape, bfloat16: BFloat16.narrowed(values))
+        }
+        widened[name] = half.tensors[name]!.floatsWidening()
+      }
+      let loaded = try Checkpoint<Float>(decoding: half, file: "half.safetensors")
+      let names = loaded.model.parameterNames + loaded.model.bufferNames
+      for (name, tensor) in zip(names, loaded.model.parameters + loaded.model.buffers) where widened[name] != nil {
+        #expect(tensor.scalars == widened[name]!, "\(halfType) \(name)")
+        #expect(tensor.scalars != file.tensors[name]!.floats()! || tensor.scalars.allSatisfy { $0 == 0 || $0 == 1 }, "\(name) was rounded")
+      }
+      #expect(throws: CheckpointError.self) { try Checkpoint<Double>(decoding: half, file: "half.safetensors") }
+    }
+  }
+
   @Test func doubleNetworksUseFloat64() throws {
     let architecture = try Architecture(parsing: "linear:2,bn")
     var generator = SeededGenerator(seed: 1)
@@ -63,7 +93,7 @@ import Testing
     #expect(file.tensors["1.num_batches_tracked"]?.dtypeName == "int64")
     let loaded = try Checkpoint<Double>(decoding: file, file: "model")
     #expect(loaded.model.parameters == model.parameters)
-    #expect(throws: CheckpointError(file: "model", problem: "tensor '0.weight' is float64 but must be float32")) {
+    #expect(throws: CheckpointError(file: "model", problem: "tensor '0.weight' is float64 but must be float32 (or float16 or bfloat16, widened)")) {
       try Checkpoint<Float>(decoding: file, file: "model")
     }
   }
