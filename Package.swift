@@ -96,6 +96,7 @@ let package = Package(
         "ComputeRuntime",
         "BatchNormalization",
         "FileFormats",
+        "HalfPrecision",
         "NeuralNetwork",
         "Datasets",
         "CBuildTarget",
@@ -133,7 +134,7 @@ let package = Package(
     .testTarget(name: "LabTests", dependencies: ["Lab", "Datasets", "NeuralNetwork", "BatchNormalization"]),
     .testTarget(
       name: "BatchNormCommandTests",
-      dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats", "NeuralNetwork", "ONNXExport"]
+      dependencies: ["BatchNormCommand", "BatchNormalization", "FileFormats", "HalfPrecision", "NeuralNetwork", "ONNXExport"]
     ),
   ]
 )

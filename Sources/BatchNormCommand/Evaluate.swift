@@ -12,7 +12,8 @@ struct Evaluate: ParsableCommand {
     discussion: """
       The model is a safetensors file with PyTorch nn.Sequential state_dict keys: one \
       written by `bn train` (the architecture is in its metadata), or one saved by \
-      PyTorch's safetensors.torch.save_file(model.state_dict(), path), which needs --arch. \
+      PyTorch's safetensors.torch.save_file(model.state_dict(), path), which needs --arch; \
+      float32, or float16 or bfloat16 (model.half(), .to(torch.bfloat16)), widened exactly. \
       Batch normalization uses its running statistics (inference mode). Prints \
       `test accuracy: 0.xxxx` and the confusion matrix (rows: true class). Under \
       `mpirun -np P` each process evaluates a P-th of the test set and rank 0 prints the \

@@ -5,7 +5,11 @@ import Foundation
 extension Normalize {
   /// Reads everything, computes everything, and only then writes the outputs, so an
   /// error leaves no output file behind.
-  func normalize<Scalar: BatchNormScalar>(_ array: StoredArray, as: Scalar.Type) throws {
+  ///
+  /// Float16 and bfloat16 input is computed as the Float layer computes it on the widened
+  /// values (the library's half-precision rule); `--output` and `--grad-input` are rounded
+  /// once back to the input's type, the per-channel outputs stay float32.
+  func normalize<Scalar: BatchNormScalar>(_ array: StoredArray, named tensorName: String, as: Scalar.Type) throws {
     let shape: BatchNormShape
     do {
       shape = try BatchNormShape(dimensions: array.shape, layout: channelsLast ? .channelsLast : .channelsFirst)
@@ -15,11 +19,11 @@ extension Normalize {
     var layer = try makeLayer(channels: shape.channels, as: Scalar.self)
     let x: [Scalar] = array.scalars()
     let dy = try gradOutput.map { path -> [Scalar] in
-      let gradient = try NPY.read(contentsOf: URL(fileURLWithPath: path))
+      let gradient = try ArrayFile.read(path, tensor: ArrayFile.isSafeTensors(path) ? tensor : nil).array
       guard gradient.shape == array.shape else {
         throw CommandError("\(path): shape \(gradient.shape) differs from the input's \(array.shape)")
       }
-      return gradient.scalars()
+      return try floatingValues(gradient, file: path)
     }
     try checkOutputDirectories()
 
@@ -37,11 +41,15 @@ extension Normalize {
 
     // Every output is encoded first and all are written together: one that cannot be
     // written leaves every path as it was.
-    var files: [(data: Data, url: URL)] = [(NPY.encode(StoredArray(shape: array.shape, scalars: y)), URL(fileURLWithPath: output))]
+    func perValue(_ values: [Scalar], to path: String) -> (data: Data, url: URL) {
+      let stored = StoredArray(shape: array.shape, scalars: values, storedLike: array)
+      return (ArrayFile.encode(stored, name: tensorName, for: path), URL(fileURLWithPath: path))
+    }
+    var files: [(data: Data, url: URL)] = [perValue(y, to: output)]
     if let gradients {
       let channelShape = [shape.channels]
       if let gradInput {
-        files.append((NPY.encode(StoredArray(shape: array.shape, scalars: gradients.gradInput)), URL(fileURLWithPath: gradInput)))
+        files.append(perValue(gradients.gradInput, to: gradInput))
       }
       if let gradScale {
         files.append((NPY.encode(StoredArray(shape: channelShape, scalars: gradients.parameters.scale)), URL(fileURLWithPath: gradScale)))
@@ -130,8 +138,11 @@ extension Normalize {
 
   private func floatingValues<Scalar: BatchNormScalar>(_ array: StoredArray, file: String) throws -> [Scalar] {
     switch array.elements {
-    case .float32, .float64: return array.scalars()
-    default: throw CommandError("\(file): expected float32 or float64 values, got \(array.dtypeName)")
+    case .float32, .float64, .bfloat16: return array.scalars()
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      case .float16: return array.scalars()
+    #endif
+    default: throw CommandError("\(file): expected float32, float64, float16 or bfloat16 values, got \(array.dtypeName)")
     }
   }
 

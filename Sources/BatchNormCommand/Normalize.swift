@@ -8,11 +8,17 @@ import Foundation
 /// backward, with PyTorch's conventions and state_dict names.
 struct Normalize: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Batch-normalize an .npy array (forward, and backward with --grad-output).",
+    abstract: "Batch-normalize an array (.npy or .safetensors; forward, and backward with --grad-output).",
     discussion: """
-      INPUT is a float32 or float64 .npy array of rank ≥ 2 with the channels on axis 1 \
-      (N, C, …), or on the last axis with --channels-last (N, …, C). Statistics are per \
-      channel over the other axes. Outputs keep the input's dtype.
+      INPUT is an array of rank ≥ 2 with the channels on axis 1 (N, C, …), or on the last \
+      axis with --channels-last (N, …, C): an .npy file (float32, float64 or float16) or a \
+      .safetensors file holding one tensor, or the one --tensor names (F32, F64, F16 or \
+      BF16; NumPy has no bfloat16). Statistics are per channel over the other axes. \
+      --output and --grad-input keep the input's dtype, in the format their extension \
+      names (.safetensors, else .npy); --grad-output is read like INPUT. Half precision \
+      follows PyTorch's mixed-type rule: float16 and bfloat16 values are computed in \
+      float32 and each output is rounded once; the statistics, γ, β, the state file and \
+      ∂loss/∂γ, ∂loss/∂β are float32.
 
       training: normalize with the batch mean and BIASED batch variance, and update the \
       running statistics: mean ← (1 − momentum)·mean + momentum·batch mean, variance the \
@@ -47,10 +53,13 @@ struct Normalize: ParsableCommand {
     }
   }
 
-  @Argument(help: "The input array (.npy, float32 or float64, rank ≥ 2).")
+  @Argument(help: "The input array (.npy: float32, float64, float16; .safetensors: also bfloat16; rank ≥ 2).")
   var input: String
 
-  @Option(name: .shortAndLong, help: "Where to write the normalized array (.npy).")
+  @Option(help: "The tensor of a .safetensors INPUT (and --grad-output) that holds several.")
+  var tensor: String?
+
+  @Option(name: .shortAndLong, help: "Where to write the normalized array (.npy, or .safetensors), in the input's dtype.")
   var output: String
 
   @Option(help: "Which statistics to normalize with: \(Mode.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -119,6 +128,9 @@ struct Normalize: ParsableCommand {
     if gradOutput != nil && gradInput == nil && gradScale == nil && gradShift == nil {
       throw CommandError("--grad-output needs somewhere to write: --grad-input, --grad-scale or --grad-shift")
     }
+    if !ArrayFile.isSafeTensors(input), tensor != nil {
+      throw CommandError("--tensor picks a tensor of a .safetensors input; \(input) is an .npy file")
+    }
     if mode == .inference && state == nil {
       throw CommandError("--mode inference needs running statistics: pass --state STATE.safetensors")
     }
@@ -132,12 +144,20 @@ struct Normalize: ParsableCommand {
     try CommandProcesses.refuseMPI("normalize", reason: "runs in one process (every process would write the same files)")
     try checkOptions()
     if let threads = computing.threads { ComputeThreads.count = threads }
-    let array = try NPY.read(contentsOf: URL(fileURLWithPath: input))
+    let (array, name) = try ArrayFile.read(input, tensor: tensor)
+    if array.dtypeName == "bfloat16" {
+      for case (let option, let path?) in [("--output", output), ("--grad-input", gradInput)] where !ArrayFile.isSafeTensors(path) {
+        throw CommandError("\(option) \(path): the input is bfloat16, which NumPy lacks; name a .safetensors file")
+      }
+    }
     switch array.elements {
-    case .float32: try normalize(array, as: Float.self)
-    case .float64: try normalize(array, as: Double.self)
+    case .float32, .bfloat16: try normalize(array, named: name, as: Float.self)
+    #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+      case .float16: try normalize(array, named: name, as: Float.self)
+    #endif
+    case .float64: try normalize(array, named: name, as: Double.self)
     default:
-      throw CommandError("\(input): dtype \(array.dtypeName) is not supported; use float32 or float64")
+      throw CommandError("\(input): dtype \(array.dtypeName) is not supported; use float32, float64, float16 or bfloat16")
     }
   }
 }
