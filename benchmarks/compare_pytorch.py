@@ -7,6 +7,7 @@ prints the ratio per row and the geometric means.
     python3 benchmarks/compare_pytorch.py [--threads 1,2] [--seconds 0.5] [--shape 64x100 ...] [--json out.json]
     python3 benchmarks/compare_pytorch.py --training-steps [--threads 1,2] [--seconds 0.5]
     python3 benchmarks/compare_pytorch.py --build portable    # the default build instead
+    python3 benchmarks/compare_pytorch.py --dtype bfloat16    # 16-bit x/y/dy/dx, float32 statistics
 
 The script builds `bn` first (release, incrementally). PyTorch picks AVX2/AVX-512 kernels
 at run time (it prints which); Swift compiles for one target, so on a CPU with AVX2 and FMA
@@ -16,7 +17,10 @@ and `--bn PATH` any binary.
 
 PyTorch runs the same calls its BatchNorm modules make: F.batch_norm (training and
 eval) for forward, aten.native_batch_norm_backward (train=True / train=False) for
-backward with all three gradients. Channels-last shapes use torch.channels_last.
+backward with all three gradients, and again into preallocated outputs
+(aten.native_batch_norm.out, native_batch_norm_backward.out): a large new output is
+mapped afresh on every call, and its page faults can dominate ("vs out" compares with
+that column). Channels-last shapes use torch.channels_last.
 
 With --training-steps it compares whole training steps instead (`bn bench
 --training-steps`; the kernel rows too if --shape or --op is also given): the paper's
@@ -65,17 +69,41 @@ def median_time(function, seconds):
     return durations[len(durations) // 2]
 
 
-def torch_time(shape_text, operation, threads, seconds):
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def torch_time(shape_text, operation, threads, seconds, dtype="float32", preallocated=False):
+    """PyTorch's median seconds: as its users call it (a new output per call), or with
+    preallocated=True into outputs made once (aten's .out overloads), which takes the
+    page faults of freshly mapped large outputs out of the timing. For float16 and
+    bfloat16, x and dy are half and weight, bias and the running statistics float32
+    (PyTorch's mixed type, as model.half() with BatchNorm kept in float32 would run)."""
     torch.set_num_threads(threads)
     dimensions, channels_last = parse_shape(shape_text)
-    x = torch.randn(*dimensions)
+    x = torch.randn(*dimensions).to(TORCH_DTYPES[dtype])
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last if x.dim() == 4 else torch.channels_last_3d)
     channels = dimensions[1]
     weight, bias = torch.ones(channels), torch.zeros(channels)
     running_mean, running_var = torch.zeros(channels), torch.ones(channels)
     functional = torch.nn.functional
+    aten = torch.ops.aten
     with torch.no_grad():
+        if preallocated:
+            output, save_mean, save_invstd = torch.native_batch_norm(x, weight, bias, running_mean, running_var, True, 0.1, 1e-5)
+            if operation in ("inference-forward", "training-forward"):
+                training = operation == "training-forward"
+                mean_out, invstd_out = torch.empty_like(save_mean), torch.empty_like(save_invstd)
+                return median_time(lambda: aten.native_batch_norm.out(
+                    x, weight, bias, running_mean, running_var, training, 0.1, 1e-5,
+                    out=output, save_mean=mean_out, save_invstd=invstd_out), seconds)
+            grad_output = torch.randn_like(output)
+            grad_input, grad_weight, grad_bias = torch.empty_like(x), torch.empty_like(weight), torch.empty_like(bias)
+            training = operation == "backward"
+            return median_time(lambda: aten.native_batch_norm_backward.out(
+                grad_output, x, weight, running_mean, running_var, save_mean if training else None,
+                save_invstd if training else None, training, 1e-5, [True, True, True],
+                out0=grad_input, out1=grad_weight, out2=grad_bias), seconds)
         if operation == "inference-forward":
             return median_time(lambda: functional.batch_norm(x, running_mean, running_var, weight, bias, False, 0.1, 1e-5), seconds)
         if operation == "training-forward":
@@ -184,9 +212,10 @@ def build_bn(build):
     return os.path.join(scratch, "release", "bn")
 
 
-def our_row(bn, shape_text, operation, threads, seconds):
+def our_row(bn, shape_text, operation, threads, seconds, dtype="float32"):
     result = subprocess.run(
-        [bn, "bench", "--shape", shape_text, "--op", operation, "--threads", str(threads), "--seconds", str(seconds), "--json", "-"],
+        [bn, "bench", "--shape", shape_text, "--op", operation, "--threads", str(threads), "--seconds", str(seconds),
+         "--dtype", dtype, "--json", "-"],
         check=True, capture_output=True, text=True)
     return json.loads(result.stdout)[0]
 
@@ -201,6 +230,8 @@ def main():
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--seconds", type=float, default=0.5)
     parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--dtype", choices=list(TORCH_DTYPES), default="float32",
+                        help="element type of x, y, dy, dx (16-bit types: float32 statistics and parameters on both sides)")
     parser.add_argument("--training-steps", action="store_true",
                         help="compare training steps (MLP, CNN) instead; with --shape or --op, after the kernel rows")
     arguments = parser.parse_args()
@@ -225,25 +256,36 @@ def main():
 
 
 def compare_kernels(arguments):
+    """Per row: ours, PyTorch as its users call it, PyTorch into preallocated outputs; the
+    speed-up is over the first, "vs out" over the second."""
     rows = []
-    print(f"{'shape':22} {'op':18} {'thr':>3} {'ours µs':>10} {'torch µs':>10} {'speed-up':>9} {'GB/s':>6} {'r+w GB/s':>9} {'share':>6}")
+    dtype = arguments.dtype
+    print(f"dtype {dtype}")
+    print(f"{'shape':22} {'op':18} {'thr':>3} {'ours µs':>10} {'torch µs':>10} {'out µs':>10} {'speed-up':>9} {'vs out':>7} "
+          f"{'GB/s':>6} {'r+w GB/s':>9} {'share':>6}")
     for shape_text in arguments.shape or STANDARD_SHAPES:
         for threads in [int(value) for value in arguments.threads.split(",")]:
             for operation in arguments.op or OPERATIONS:
-                ours = our_row(arguments.bn, shape_text, operation, threads, arguments.seconds)
-                theirs = torch_time(shape_text, operation, threads, arguments.seconds)
+                ours = our_row(arguments.bn, shape_text, operation, threads, arguments.seconds, dtype)
+                theirs = torch_time(shape_text, operation, threads, arguments.seconds, dtype)
+                theirs_out = torch_time(shape_text, operation, threads, arguments.seconds, dtype, preallocated=True)
                 speedup = theirs / ours["median_seconds"]
-                rows.append(dict(ours, shape_text=shape_text, torch_median_seconds=theirs, speedup=speedup))
+                speedup_out = theirs_out / ours["median_seconds"]
+                rows.append(dict(ours, shape_text=shape_text, torch_median_seconds=theirs, torch_out_median_seconds=theirs_out,
+                                 speedup=speedup, speedup_over_out=speedup_out))
                 print(f"{shape_text:22} {operation:18} {threads:>3} {ours['median_seconds'] * 1e6:>10.1f} {theirs * 1e6:>10.1f} "
-                      f"{speedup:>8.2f}x {ours['gigabytes_per_second']:>6.1f} {ours['read_write_gigabytes_per_second']:>9.1f} "
-                      f"{ours['roofline_share'] * 100:>5.0f}%", flush=True)
+                      f"{theirs_out * 1e6:>10.1f} {speedup:>8.2f}x {speedup_out:>6.2f}x {ours['gigabytes_per_second']:>6.1f} "
+                      f"{ours['read_write_gigabytes_per_second']:>9.1f} {ours['roofline_share'] * 100:>5.0f}%", flush=True)
 
     print()
     for operation in arguments.op or OPERATIONS:
-        selected = [row["speedup"] for row in rows if row["op"] == operation]
-        print(f"geometric mean speed-up, {operation}: {geometric_mean(selected):.2f}x over {len(selected)} rows")
-    print(f"geometric mean speed-up, all: {geometric_mean([row['speedup'] for row in rows]):.2f}x; "
-          f"rows at or above 1.0x: {sum(row['speedup'] >= 1 for row in rows)} of {len(rows)}")
+        selected = [row for row in rows if row["op"] == operation]
+        print(f"geometric mean speed-up, {operation}: {geometric_mean([row['speedup'] for row in selected]):.2f}x "
+              f"(vs preallocated {geometric_mean([row['speedup_over_out'] for row in selected]):.2f}x) over {len(selected)} rows")
+    print(f"geometric mean speed-up, all: {geometric_mean([row['speedup'] for row in rows]):.2f}x "
+          f"(vs preallocated {geometric_mean([row['speedup_over_out'] for row in rows]):.2f}x); "
+          f"rows at or above 1.0x: {sum(row['speedup'] >= 1 for row in rows)} of {len(rows)} "
+          f"({sum(row['speedup_over_out'] >= 1 for row in rows)} vs preallocated)")
     print(f"torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()} kernels), {time.strftime('%Y-%m-%d')}")
     return rows
 

@@ -33,16 +33,28 @@ extension BatchNorm {
     _ input: BatchElements<Scalar>, shape: BatchNormShape, mode: BatchNormMode, into output: MutableBatchElements<Scalar>
   ) throws(BatchNormError) -> BatchNormContext<Scalar> {
     try validate(shape: shape, buffers: [("input", input.count), ("output", output.count)])
+    let (groups, usesBatchStatistics) = try statisticsGroups(shape: shape, mode: mode)
+    let groupMoments = usesBatchStatistics ? moments(of: input, shape: shape, groups: groups) : nil
+    return normalizeGroups(input, shape: shape, mode: mode, into: output, groups: groups, groupMoments: groupMoments)
+  }
+
+  /// The groups of samples that share statistics (ghost batches, or the whole batch) and
+  /// whether the call normalizes with batch statistics at all; refuses a mode the layer
+  /// cannot run.
+  func statisticsGroups(shape: BatchNormShape, mode: BatchNormMode) throws(BatchNormError) -> (groups: [Range<Int>], usesBatchStatistics: Bool) {
     try checkMode(mode)
-    var groups = wantsBatchStatistics(mode) ? ghostBatches(batch: shape.batch, virtualBatchSize: configuration.virtualBatchSize) : [0..<shape.batch]
+    let groups = wantsBatchStatistics(mode) ? ghostBatches(batch: shape.batch, virtualBatchSize: configuration.virtualBatchSize) : [0..<shape.batch]
     let smallestGroup = groups.map { $0.count }.min()! * shape.spatial
     let usesBatchStatistics = try usesBatchStatistics(mode, smallestGroup: smallestGroup, shape: shape)
-    if !usesBatchStatistics { groups = [0..<shape.batch] }
+    return (usesBatchStatistics ? groups : [0..<shape.batch], usesBatchStatistics)
+  }
+
+  /// Each group's per-channel moments.
+  func moments(of input: BatchElements<Scalar>, shape: BatchNormShape, groups: [Range<Int>]) -> [[ChannelMoments]] {
     let sampleSize = shape.channels * shape.spatial
-    let groupMoments = usesBatchStatistics ? groups.map { group in
+    return groups.map { group in
       channelMoments(of: input.samples(group, sampleSize: sampleSize), shape: shape.samples(count: group.count))
-    } : nil
-    return normalizeGroups(input, shape: shape, mode: mode, into: output, groups: groups, groupMoments: groupMoments)
+    }
   }
 
   /// Whether `mode` asks for batch statistics: every mode but inference, and inference
@@ -83,6 +95,25 @@ extension BatchNorm {
     synchronization: BatchNormSynchronization? = nil
   ) -> BatchNormContext<Scalar> {
     let sampleSize = shape.channels * shape.spatial
+    let activation = configuration.activation
+    return normalizeGroups(
+      shape: shape, mode: mode, groups: groups, groupMoments: groupMoments, synchronization: synchronization
+    ) { group, coefficients in
+      normalize(
+        input: input.samples(group, sampleSize: sampleSize), shape: shape.samples(count: group.count),
+        coefficients: coefficients, activation: activation,
+        output: output.samples(group, sampleSize: sampleSize))
+    }
+  }
+
+  /// ``normalizeGroups(_:shape:mode:into:groups:groupMoments:synchronization:)`` with the
+  /// normalizing pass of each group left to `normalizeGroup` (the half-precision entry
+  /// points normalize 16-bit storage with the same coefficients).
+  mutating func normalizeGroups(
+    shape: BatchNormShape, mode: BatchNormMode, groups: [Range<Int>], groupMoments: [[ChannelMoments]]?,
+    synchronization: BatchNormSynchronization? = nil,
+    normalizeGroup: (_ group: Range<Int>, _ coefficients: ChannelCoefficients<Scalar>) -> Void
+  ) -> BatchNormContext<Scalar> {
     let tracks = configuration.tracksRunningStatistics
     var coefficients: [ChannelCoefficients<Scalar>] = []
     var savedMean: [Scalar] = []
@@ -112,12 +143,7 @@ extension BatchNorm {
       savedInverseStandardDeviation = frozen.inverseStandardDeviation
     }
 
-    for (group, groupCoefficients) in zip(groups, coefficients) {
-      normalize(
-        input: input.samples(group, sampleSize: sampleSize), shape: shape.samples(count: group.count),
-        coefficients: groupCoefficients, activation: configuration.activation,
-        output: output.samples(group, sampleSize: sampleSize))
-    }
+    for (group, groupCoefficients) in zip(groups, coefficients) { normalizeGroup(group, groupCoefficients) }
 
     let update = updateRunningStatistics(with: batchStatistics, mode: mode)
     return BatchNormContext(

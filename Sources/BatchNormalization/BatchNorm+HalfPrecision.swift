@@ -13,23 +13,39 @@ import HalfPrecision
 extension BatchNorm where Scalar == Float {
   /// ``forward(_:shape:mode:into:)`` on half-precision input and output.
   ///
-  /// Everything is checked before anything is written: on a thrown error `output` and
-  /// the layer are unchanged.
+  /// The statistics are taken from the values widened to Float; the normalizing pass reads
+  /// the 16-bit input and writes the 16-bit output directly (two bytes each way per value),
+  /// with the Float layer's coefficients and arithmetic. Everything is checked before
+  /// anything is written: on a thrown error `output` and the layer are unchanged.
+  #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+    @_specialize(where Half == Float16)
+  #endif
+  @_specialize(where Half == BFloat16)
   public mutating func forward<Half: HalfPrecisionScalar>(
     _ input: [Half], shape: BatchNormShape, mode: BatchNormMode, into output: inout [Half]
   ) throws(BatchNormError) -> BatchNormContext<Float> {
-    var wideOutput = [Float](repeating: 0, count: output.count)
-    let context = try forward(Half.widened(input), shape: shape, mode: mode, into: &wideOutput)
-    output = Half.narrowed(wideOutput)
-    return context
+    try validate(shape: shape, buffers: [("input", input.count), ("output", output.count)])
+    let (groups, usesBatchStatistics) = try statisticsGroups(shape: shape, mode: mode)
+    let groupMoments = usesBatchStatistics
+      ? withElements(of: Half.widened(input)) { moments(of: $0, shape: shape, groups: groups) } : nil
+    let sampleSize = shape.channels * shape.spatial
+    let activation = configuration.activation
+    return withElements(of: input, writingInto: &output) { input, output in
+      normalizeGroups(shape: shape, mode: mode, groups: groups, groupMoments: groupMoments) { group, coefficients in
+        normalize(
+          input: input.samples(group, sampleSize: sampleSize), shape: shape.samples(count: group.count),
+          coefficients: coefficients, activation: activation, output: output.samples(group, sampleSize: sampleSize))
+      }
+    }
   }
 
   /// ``forward(_:shape:mode:)`` on half-precision input, into a new half array.
   public mutating func forward<Half: HalfPrecisionScalar>(
     _ input: [Half], shape: BatchNormShape, mode: BatchNormMode
   ) throws(BatchNormError) -> (output: [Half], context: BatchNormContext<Float>) {
-    let (output, context) = try forward(Half.widened(input), shape: shape, mode: mode)
-    return (Half.narrowed(output), context)
+    var output = input  // the same count; every value is overwritten
+    let context = try forward(input, shape: shape, mode: mode, into: &output)
+    return (output, context)
   }
 
   /// ``backward(_:input:context:into:)`` on half-precision ∂loss/∂y, input and ∂loss/∂x;

@@ -2,9 +2,9 @@
 /// binary16) and ``BFloat16``. Batch normalization reads and writes them, and keeps its
 /// statistics and parameters in Float (the mixed-type rule of PyTorch and ONNX).
 ///
-/// Conversions go whole arrays at a time, so that a build with F16C (`-target-cpu
-/// haswell`) converts eight Float16 values per instruction.
-public protocol HalfPrecisionScalar: Hashable, Sendable, CustomStringConvertible {
+/// Conversions go whole arrays at a time, eight values per step (a build with F16C,
+/// `-target-cpu haswell`, converts eight Float16 values per instruction).
+public protocol HalfPrecisionScalar: HalfPrecisionVectors, Hashable, Sendable, CustomStringConvertible {
   /// The type's name as NumPy and PyTorch spell it: "float16" or "bfloat16".
   static var typeName: String { get }
   /// `value` rounded to the nearest value of this type, ties to even.
@@ -24,9 +24,9 @@ extension BFloat16: HalfPrecisionScalar {
     self.init(value)
   }
 
-  public static func widened(_ values: [BFloat16]) -> [Float] { widenBFloat16(values) }
+  public static func widened(_ values: [BFloat16]) -> [Float] { HalfPrecision.widened(values) }
 
-  public static func narrowed(_ values: [Float]) -> [BFloat16] { narrowToBFloat16(values) }
+  public static func narrowed(_ values: [Float]) -> [BFloat16] { HalfPrecision.narrowed(values) }
 }
 
 #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
@@ -40,8 +40,8 @@ extension BFloat16: HalfPrecisionScalar {
 
     public var floatValue: Float { Float(self) }
 
-    public static func widened(_ values: [Float16]) -> [Float] { widenFloat16(values) }
+    public static func widened(_ values: [Float16]) -> [Float] { HalfPrecision.widened(values) }
 
-    public static func narrowed(_ values: [Float]) -> [Float16] { narrowToFloat16(values) }
+    public static func narrowed(_ values: [Float]) -> [Float16] { HalfPrecision.narrowed(values) }
   }
 #endif

@@ -116,6 +116,49 @@ import Testing
     }
   }
 
+  /// The modes and variants the shapes above do not reach: batch statistics without an
+  /// update, recalibration, Batch Renormalization (with limits that bind), no affine
+  /// parameters, a layer without running statistics. Each half output is the Float
+  /// layer's output on the widened values, rounded once; the states agree bit for bit.
+  @Test(arguments: Storage.allCases)
+  func everyModeAndVariantIsTheFloatLayerRoundedOnce(storage: Storage) throws {
+    switch storage {
+    case .float16: try Self.modesAndVariants(Float16.self)
+    case .bfloat16: try Self.modesAndVariants(BFloat16.self)
+    }
+  }
+
+  static func modesAndVariants<Half: HalfPrecisionScalar>(_ type: Half.Type) throws {
+    let shape = try BatchNormShape(dimensions: [8, 6, 5, 3], layout: .channelsLast)
+    var generator = SplitMix64(seed: 9)
+    let x = Half.narrowed(generator.batch(shape, as: Float.self))
+    let wide = Half.widened(x)
+    var renormalized = BatchNormConfiguration.pytorch
+    renormalized.renormalization = RenormalizationLimits(rMax: 1.5, dMax: 0.5)
+    var affineFree = BatchNormConfiguration.pytorch
+    affineFree.isAffine = false
+    var untracked = BatchNormConfiguration.pytorch
+    untracked.tracksRunningStatistics = false
+    let cases: [(BatchNormConfiguration, [BatchNormMode])] = [
+      (.pytorch, [.batchStatistics, .recalibration, .training, .inference]),
+      (renormalized, [.training, .training, .inference]),
+      (affineFree, [.training, .inference]),
+      (untracked, [.training, .inference]),
+    ]
+    for (configuration, modes) in cases {
+      var half = try BatchNorm<Float>(channels: shape.channels, configuration: configuration)
+      half.runningStatistics.mean = (0..<shape.channels).map { Float($0) * 0.5 }
+      var float = half
+      for mode in modes {
+        let (y, context) = try half.forward(x, shape: shape, mode: mode)
+        let (floatY, floatContext) = try float.forward(wide, shape: shape, mode: mode)
+        #expect(y.map(\.floatValue).map(\.bitPattern) == Half.narrowed(floatY).map(\.floatValue).map(\.bitPattern), "\(mode)")
+        #expect(half.runningStatistics == float.runningStatistics, "\(mode)")
+        #expect(context.runningStatisticsUpdate == floatContext.runningStatisticsUpdate, "\(mode)")
+      }
+    }
+  }
+
   @Test func aWrongOutputSizeChangesNothing() throws {
     var layer = try BatchNorm<Float>(channels: 2)
     let before = layer.runningStatistics

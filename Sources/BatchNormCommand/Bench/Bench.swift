@@ -13,7 +13,8 @@ struct Bench: ParsableCommand {
     discussion: """
       For each shape, operation and thread count it prints the median and minimum time, \
       the achieved GB/s by the minimal-bytes model (per float32 element: inference 8 B, \
-      training forward 12 B, backward 20 B, frozen backward 12 B, as ∂γ needs x) and, \
+      training forward 12 B, backward 20 B, frozen backward 12 B, as ∂γ needs x; half \
+      of those for --dtype float16 or bfloat16) and, \
       measured right before the row on the same bytes and threads, a streaming read and a \
       read + write (y = a·x + b). "share" is the row's GB/s over the read + write GB/s.
 
@@ -47,6 +48,9 @@ struct Bench: ParsableCommand {
 
   @Option(name: .customLong("op"), help: "An operation (repeatable; default: all): \(BenchmarkOperation.allCases.map(\.rawValue).joined(separator: ", ")).")
   var operations: [String] = []
+
+  @Option(help: "Element types, comma-separated: \(BenchmarkDType.allCases.map(\.rawValue).joined(separator: ", ")) (16-bit storage, float32 statistics).")
+  var dtype: String = "float32"
 
   @Flag(help: "Time whole training steps (MLP and CNN) instead of the kernels; see below.")
   var trainingSteps = false
@@ -113,6 +117,16 @@ struct Bench: ParsableCommand {
     guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
   }
 
+  /// The --dtype list, each checked.
+  func dtypes() throws -> [BenchmarkDType] {
+    try dtype.split(separator: ",").map { name in
+      guard let type = BenchmarkDType(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+        throw CommandError("--dtype: unknown element type '\(name)'; expected \(BenchmarkDType.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      return type
+    }
+  }
+
   var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
   func run() throws {
@@ -146,10 +160,14 @@ struct Bench: ParsableCommand {
       for threadCount in threadCounts {
         ComputeThreads.count = threadCount
         for operation in selectedOperations {
-          let row = try BenchmarkRunner(shape: shape, operation: operation, threads: threadCount, seconds: seconds).run()
-          rows.append(row.dictionary.merging(["build": BuildDescription.text]) { $1 })
-          if !quietTable {
-            FileHandle.standardOutput.write(Data((row.tableLine + "\n").utf8))
+          for elementType in try dtypes() {
+            let row = try BenchmarkRunner(
+              shape: shape, operation: operation, dtype: elementType, threads: threadCount, seconds: seconds
+            ).run()
+            rows.append(row.dictionary.merging(["build": BuildDescription.text]) { $1 })
+            if !quietTable {
+              FileHandle.standardOutput.write(Data((row.tableLine + "\n").utf8))
+            }
           }
         }
       }

@@ -1,8 +1,8 @@
 import BatchNormalization
 
 /// A batch-normalization operation the benchmark times, with the bytes per element it
-/// must move at the least (for 4-byte elements): the model GB/s is
-/// computed from.
+/// must move at the least, in elements (times the element size: the bytes the model GB/s
+/// is computed from).
 enum BenchmarkOperation: String, CaseIterable {
   case inferenceForward = "inference-forward"
   case trainingForward = "training-forward"
@@ -21,6 +21,15 @@ enum BenchmarkOperation: String, CaseIterable {
     case .backward: return 5
     }
   }
+}
+
+/// The element type a row times: Float32, or 16-bit storage with Float32 statistics and
+/// parameters (the library's half-precision entry points).
+enum BenchmarkDType: String, CaseIterable {
+  case float32, float16, bfloat16
+
+  /// Bytes per element.
+  var byteCount: Int { self == .float32 ? 4 : 2 }
 }
 
 /// One shape in one layout.

@@ -57,3 +57,9 @@ func withElements<Scalar, Result, Failure: Error>(
     }
   }
 }
+
+/// Calls `body` with the elements of `input`. This is safe: the array outlives the call.
+@inline(__always)
+func withElements<Scalar, Result>(of input: [Scalar], _ body: (BatchElements<Scalar>) -> Result) -> Result {
+  input.withUnsafeBufferPointer { body(BatchElements(buffer: $0)) }
+}
