@@ -13,9 +13,10 @@ import HalfPrecision
 extension BatchNorm where Scalar == Float {
   /// ``forward(_:shape:mode:into:)`` on half-precision input and output.
   ///
-  /// The statistics are taken from the values widened to Float; the normalizing pass reads
-  /// the 16-bit input and writes the 16-bit output directly (two bytes each way per value),
-  /// with the Float layer's coefficients and arithmetic. Everything is checked before
+  /// Both passes read the 16-bit input in place: the statistics (the Float layer's shifted
+  /// sums, in its order, on the exactly widened values) and the normalizing pass, which
+  /// writes the 16-bit output directly with the Float layer's coefficients and arithmetic
+  /// (two bytes each way per value instead of four). Everything is checked before
   /// anything is written: on a thrown error `output` and the layer are unchanged.
   #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
     @_specialize(where Half == Float16)
@@ -26,12 +27,13 @@ extension BatchNorm where Scalar == Float {
   ) throws(BatchNormError) -> BatchNormContext<Float> {
     try validate(shape: shape, buffers: [("input", input.count), ("output", output.count)])
     let (groups, usesBatchStatistics) = try statisticsGroups(shape: shape, mode: mode)
-    let groupMoments = usesBatchStatistics
-      ? withElements(of: Half.widened(input)) { moments(of: $0, shape: shape, groups: groups) } : nil
     let sampleSize = shape.channels * shape.spatial
     let activation = configuration.activation
     return withElements(of: input, writingInto: &output) { input, output in
-      normalizeGroups(shape: shape, mode: mode, groups: groups, groupMoments: groupMoments) { group, coefficients in
+      let groupMoments = usesBatchStatistics ? groups.map { group in
+        halfPrecisionChannelMoments(of: input.samples(group, sampleSize: sampleSize), shape: shape.samples(count: group.count))
+      } : nil
+      return normalizeGroups(shape: shape, mode: mode, groups: groups, groupMoments: groupMoments) { group, coefficients in
         normalize(
           input: input.samples(group, sampleSize: sampleSize), shape: shape.samples(count: group.count),
           coefficients: coefficients, activation: activation, output: output.samples(group, sampleSize: sampleSize))

@@ -13,8 +13,8 @@ import ComputeRuntime
 /// blocks with Chan's update (``ChannelMoments/merge(_:)``), channels-last row blocks by
 /// re-expressing their sums around the first block's shift (``ShiftedSums/add(_:)``),
 /// which needs no division per block and channel.
-func computeChannelMoments<Scalar: BatchNormScalar>(
-  input: BatchElements<Scalar>, shape: BatchNormShape,
+func computeChannelMoments<Element: KernelElement>(
+  input: BatchElements<Element>, shape: BatchNormShape,
   into moments: UnsafeMutableBufferPointer<ChannelMoments>
 ) {
   let input = input.buffer
@@ -78,8 +78,8 @@ let partialSumLength = 32
 /// work item takes a chunk of channels and reads their planes in memory order, sample by
 /// sample, rather than one channel's planes in turn; each channel's arithmetic is the same
 /// in any chunk.
-private func channelsFirstMoments<Scalar: BatchNormScalar>(
-  _ base: UnsafePointer<Scalar>, shape: BatchNormShape, into moments: UnsafeMutableBufferPointer<ChannelMoments>
+private func channelsFirstMoments<Element: KernelElement>(
+  _ base: UnsafePointer<Element>, shape: BatchNormShape, into moments: UnsafeMutableBufferPointer<ChannelMoments>
 ) {
   let blocks = ChannelsFirstBlocks(shape)
   let blocksPerChannel = blocks.blocksPerChannel
@@ -116,15 +116,15 @@ private func channelsFirstMoments<Scalar: BatchNormScalar>(
 /// The moments of `channels` over their values `range`, at destination[channel · stride]:
 /// Float run sums first for Float input, and Double for each channel whose Float sums
 /// are not reliable (``ShiftedSums/isReliableInFloat``).
-private func chunkMoments<Scalar: BatchNormScalar>(
-  _ base: UnsafePointer<Scalar>, channels: Range<Int>, range: Range<Int>, shape: BatchNormShape,
+private func chunkMoments<Element: KernelElement>(
+  _ base: UnsafePointer<Element>, channels: Range<Int>, range: Range<Int>, shape: BatchNormShape,
   into destination: UnsafeMutablePointer<ChannelMoments>, stride: Int
 ) {
   withUnsafeTemporaryAllocation(of: ShiftedSums.self, capacity: channels.count) { sums in
     // This is safe: one entry per channel of the chunk, indexed from its first.
     let sums = sums.baseAddress! - channels.lowerBound
-    if Scalar.self == Float.self {
-      chunkSums(base, channels: channels, range: range, shape: shape, into: sums, partial: Scalar.self)
+    if Element.Value.self == Float.self {
+      chunkSums(base, channels: channels, range: range, shape: shape, into: sums, partial: Float.self)
       for channel in channels where !sums[channel].isReliableInFloat {
         chunkSums(base, channels: channel..<channel + 1, range: range, shape: shape, into: sums, partial: Double.self)
       }
@@ -155,15 +155,15 @@ private struct ShiftedSumsAccumulator<Scalar: BatchNormScalar> {
 /// Σv and Σv² (v = x − K, K each channel's first value in `range`) of `channels` over
 /// their values `range`, into `sums[channel]`, visiting the planes in memory order: the
 /// chunk's planes of one sample, then of the next.
-private func chunkSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
-  _ base: UnsafePointer<Scalar>, channels: Range<Int>, range: Range<Int>, shape: BatchNormShape,
+private func chunkSums<Element: KernelElement, Partial: BatchNormScalar>(
+  _ base: UnsafePointer<Element>, channels: Range<Int>, range: Range<Int>, shape: BatchNormShape,
   into sums: UnsafeMutablePointer<ShiftedSums>, partial: Partial.Type
 ) {
-  withUnsafeTemporaryAllocation(of: ShiftedSumsAccumulator<Scalar>.self, capacity: channels.count) { accumulators in
+  withUnsafeTemporaryAllocation(of: ShiftedSumsAccumulator<Element.Value>.self, capacity: channels.count) { accumulators in
     // This is safe: one accumulator per channel of the chunk, indexed from its first.
     let accumulators = accumulators.baseAddress! - channels.lowerBound
     for channel in channels {
-      let shift = base[channelsFirstOffset(channel: channel, index: range.lowerBound, shape: shape)]
+      let shift = Element.value(base, at: channelsFirstOffset(channel: channel, index: range.lowerBound, shape: shape))
       (accumulators + channel).initialize(to: ShiftedSumsAccumulator(shift: shift))
     }
     forEachChannelsFirstRun(channels: channels, range: range, shape: shape) { channel, offset, length in
@@ -176,8 +176,8 @@ private func chunkSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
 /// Adds one contiguous run to a channel's sums: `Partial` lanes summing 16 values per
 /// step (two independent vectors) for up to ``partialSumLength`` steps, then into Double.
 @inline(__always)
-private func addRun<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
-  _ run: UnsafePointer<Scalar>, length: Int, into accumulator: inout ShiftedSumsAccumulator<Scalar>,
+private func addRun<Element: KernelElement, Partial: BatchNormScalar>(
+  _ run: UnsafePointer<Element>, length: Int, into accumulator: inout ShiftedSumsAccumulator<Element.Value>,
   partial: Partial.Type
 ) {
   let shift = accumulator.shift
@@ -188,8 +188,8 @@ private func addRun<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
     var sum0 = SIMD8<Partial>(), sum1 = SIMD8<Partial>()
     var squares0 = SIMD8<Partial>(), squares1 = SIMD8<Partial>()
     while index + 16 <= runEnd {
-      let deviation0 = SIMD8<Partial>(run.loadVector(at: index)) - shiftVector
-      let deviation1 = SIMD8<Partial>(run.loadVector(at: index + 8)) - shiftVector
+      let deviation0 = SIMD8<Partial>(Element.loadVector(run, at: index)) - shiftVector
+      let deviation1 = SIMD8<Partial>(Element.loadVector(run, at: index + 8)) - shiftVector
       sum0 += deviation0
       sum1 += deviation1
       squares0 += deviation0 * deviation0
@@ -200,7 +200,7 @@ private func addRun<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
     accumulator.squares += SIMD8<Double>(squares0) + SIMD8<Double>(squares1)
   }
   while index < length {
-    let deviation = Double(run[index]) - Double(shift)
+    let deviation = Double(Element.value(run, at: index)) - Double(shift)
     accumulator.tailSum += deviation
     accumulator.tailSquares += deviation * deviation
     index += 1
@@ -209,8 +209,8 @@ private func addRun<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
 
 // MARK: Channels-last: each (sample, position) row of C values is contiguous.
 
-private func channelsLastMoments<Scalar: BatchNormScalar>(
-  _ base: UnsafePointer<Scalar>, shape: BatchNormShape, into moments: UnsafeMutableBufferPointer<ChannelMoments>
+private func channelsLastMoments<Element: KernelElement>(
+  _ base: UnsafePointer<Element>, shape: BatchNormShape, into moments: UnsafeMutableBufferPointer<ChannelMoments>
 ) {
   let rows = shape.valuesPerChannel
   let channels = shape.channels
@@ -218,7 +218,8 @@ private func channelsLastMoments<Scalar: BatchNormScalar>(
   let chunks = (channels + width - 1) / width
   let rowsPerBlock = max(1, channelsLastBlockLength / width)
   let blocks = (rows + rowsPerBlock - 1) / rowsPerBlock
-  let rowsPerStep = channelsLastRowsPerStep(shape, scalar: Scalar.self)
+  // The Float layer's row order, whatever the storage: the same sums, bit for bit.
+  let rowsPerStep = channelsLastRowsPerStep(shape, scalar: Element.Value.self)
   withUnsafeTemporaryAllocation(of: ShiftedSums.self, capacity: blocks * channels) { partials in
     // Work item = (row block, channel chunk); its sums land at partials[block · C + channel].
     parallelFor(blocks * chunks, costPerItem: (rowsPerBlock + columnCostInRows) * width) { items in
@@ -245,8 +246,8 @@ private func channelsLastMoments<Scalar: BatchNormScalar>(
 /// The shifted sums over `rows` × `channels` of a row-major buffer with `stride` columns,
 /// initialized at `destination[channel]`: Float sums first for Float input, Double sums
 /// for the whole block when any of its channels' Float sums is not reliable.
-private func channelsLastBlockSums<Scalar: BatchNormScalar>(
-  _ base: UnsafePointer<Scalar>, rows: Range<Int>, channels: Range<Int>, stride: Int, rowsPerStep: Int,
+private func channelsLastBlockSums<Element: KernelElement>(
+  _ base: UnsafePointer<Element>, rows: Range<Int>, channels: Range<Int>, stride: Int, rowsPerStep: Int,
   into destination: UnsafeMutablePointer<ShiftedSums>
 ) {
   let width = channels.count
@@ -256,12 +257,12 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar>(
     let squares = sums + width
     let firstRow = base + rows.lowerBound * stride + channels.lowerBound
     func blockSums(_ column: Int) -> ShiftedSums {
-      ShiftedSums(count: rows.count, shift: Double(firstRow[column]), sum: sums[column], squares: squares[column])
+      ShiftedSums(count: rows.count, shift: Double(Element.value(firstRow, at: column)), sum: sums[column], squares: squares[column])
     }
-    if Scalar.self == Float.self && rows.count >= minimumRowsForFloatSums {
+    if Element.Value.self == Float.self && rows.count >= minimumRowsForFloatSums {
       channelsLastBlockSums(
         base, rows: rows, channels: channels, stride: stride, rowsPerStep: rowsPerStep, sums: sums, squares: squares,
-        partial: Scalar.self)
+        partial: Float.self)
       if allReliableInFloat(sums: sums, squares: squares, width: width, count: rows.count) {
         for column in 0..<width { (destination + channels.lowerBound + column).initialize(to: blockSums(column)) }
         return
@@ -301,8 +302,8 @@ private func allReliableInFloat(
 /// `rowsPerStep` per step, eight columns per step; their deviations add into `Partial` run sums kept
 /// per column, which are added into Double every ``partialSumLength`` rows. Columns past
 /// the last multiple of eight sum in Double directly.
-private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormScalar>(
-  _ base: UnsafePointer<Scalar>, rows: Range<Int>, channels: Range<Int>, stride: Int, rowsPerStep: Int,
+private func channelsLastBlockSums<Element: KernelElement, Partial: BatchNormScalar>(
+  _ base: UnsafePointer<Element>, rows: Range<Int>, channels: Range<Int>, stride: Int, rowsPerStep: Int,
   sums: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>, partial: Partial.Type
 ) {
   let width = channels.count
@@ -317,7 +318,7 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
     guard let shifts = scratch.baseAddress else { return }
     let runSums = shifts + vectorWidth
     let runSquares = runSums + vectorWidth
-    for column in 0..<vectorWidth { shifts[column] = Partial(first[column]) }
+    for column in 0..<vectorWidth { shifts[column] = Partial(Element.value(first, at: column)) }
     forEachRowStep(in: rows, rowsPerStep: rowsPerStep) {
       runSums.update(repeating: 0, count: 2 * vectorWidth)
     } step: { row, rowCount in
@@ -325,10 +326,10 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
       var column = 0
       while column < vectorWidth {
         let shift = shifts.loadVector(at: column)
-        var sum = SIMD8<Partial>(values.loadVector(at: column)) - shift
+        var sum = SIMD8<Partial>(Element.loadVector(values, at: column)) - shift
         var square = sum * sum
         for rowOffset in 1..<rowCount {
-          let deviation = SIMD8<Partial>(values.loadVector(at: rowOffset * stride + column)) - shift
+          let deviation = SIMD8<Partial>(Element.loadVector(values, at: rowOffset * stride + column)) - shift
           sum += deviation
           square += deviation * deviation
         }
@@ -347,9 +348,9 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
     }
   }
   for column in vectorWidth..<width {
-    let shift = Double(first[column])
+    let shift = Double(Element.value(first, at: column))
     for row in rows {
-      let deviation = Double(base[row * stride + channels.lowerBound + column]) - shift
+      let deviation = Double(Element.value(base, at: row * stride + channels.lowerBound + column)) - shift
       sums[column] += deviation
       squares[column] += deviation * deviation
     }
@@ -359,6 +360,11 @@ private func channelsLastBlockSums<Scalar: BatchNormScalar, Partial: BatchNormSc
 /// Each channel's moments of `input` (`shape.elementCount` values), in a new array. A
 /// channel whose shifted sums overflowed is measured again with ``scaledChannelMoments(of:shape:channel:)``.
 func channelMoments<Scalar: BatchNormScalar>(of input: BatchElements<Scalar>, shape: BatchNormShape) -> [ChannelMoments] {
+  withKernelElements(input) { channelMoments(ofElements: $0, shape: shape) } double: { channelMoments(ofElements: $0, shape: shape) }
+}
+
+/// ``channelMoments(of:shape:)`` for any element the kernels read (16-bit storage too).
+func channelMoments<Element: KernelElement>(ofElements input: BatchElements<Element>, shape: BatchNormShape) -> [ChannelMoments] {
   var moments = [ChannelMoments](unsafeUninitializedCapacity: shape.channels) { moments, initialized in
     moments.initialize(repeating: .empty)
     computeChannelMoments(input: input, shape: shape, into: moments)
@@ -375,10 +381,10 @@ func channelMoments<Scalar: BatchNormScalar>(of input: BatchElements<Scalar>, sh
 /// value is divided by s, the power of two at the largest magnitude (exact), so nothing
 /// overflows: mean = s·Σ(x/s)/n and M2 = s²·Σ((x − mean)/s)², which is ∞ only where the
 /// true M2 lies beyond Double's range. A channel holding NaN or ∞ keeps NaN.
-func scaledChannelMoments<Scalar: BatchNormScalar>(
-  of input: BatchElements<Scalar>, shape: BatchNormShape, channel: Int
+func scaledChannelMoments<Element: KernelElement>(
+  of input: BatchElements<Element>, shape: BatchNormShape, channel: Int
 ) -> ChannelMoments {
-  let values = input.buffer
+  guard let values = input.buffer.baseAddress else { return .empty }
   let count = shape.valuesPerChannel
   let (channels, spatial) = (shape.channels, shape.spatial)
   // The channel's i-th value: planes of S values per sample (channels-first), or one
@@ -386,8 +392,8 @@ func scaledChannelMoments<Scalar: BatchNormScalar>(
   let channelsFirst = shape.kernelLayout == .channelsFirst
   func value(_ index: Int) -> Double {
     channelsFirst
-      ? Double(values[(index / spatial * channels + channel) * spatial + index % spatial])
-      : Double(values[index * channels + channel])
+      ? Double(Element.value(values, at: (index / spatial * channels + channel) * spatial + index % spatial))
+      : Double(Element.value(values, at: index * channels + channel))
   }
   var largest = 0.0
   for index in 0..<count {
