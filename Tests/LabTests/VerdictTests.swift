@@ -1,0 +1,118 @@
+import Testing
+
+@testable import Lab
+
+/// The verdict functions on made-up numbers: each threshold from both sides, and a
+/// control in which "BN" does nothing (the same numbers with and without it), which must
+/// never pass as "holds". No training: these run without Fashion-MNIST.
+@Suite struct SaturationVerdictTests {
+  /// Summaries for every setup: at the large initialization BN peaks at `bnPeak` and the
+  /// baseline at `basePeak`; layer 1 receives `bnAttenuation` (with BN) and
+  /// `baseAttenuation` (without) of the output layer's gradient norm.
+  static func summaries(bnPeak: Double, basePeak: Double, bnAttenuation: Double, baseAttenuation: Double)
+    -> [SaturationExperiment.Summary]
+  {
+    SaturationExperiment.setups.map { setup in
+      let peak = setup.largeInitialization ? (setup.batchNorm ? bnPeak : basePeak) : 0.01
+      let attenuation = setup.batchNorm ? bnAttenuation : baseAttenuation
+      return SaturationExperiment.Summary(
+        setup: setup, peakFraction: [peak, peak / 2, peak / 3], finalFraction: [peak / 2, peak / 4, peak / 6],
+        meanGradientNorm: [attenuation, 0.5, 0.7, 1], finalAccuracy: 0.85, diverged: false)
+    }
+  }
+
+  static func verdict(_ bnPeak: Double, _ basePeak: Double, _ bnAttenuation: Double, _ baseAttenuation: Double) -> Verdict {
+    SaturationExperiment.verdict(
+      summaries(bnPeak: bnPeak, basePeak: basePeak, bnAttenuation: bnAttenuation, baseAttenuation: baseAttenuation)
+    ).verdict
+  }
+
+  @Test func bothPartsHold() {
+    #expect(Self.verdict(0.01, 0.5, 0.8, 0.1) == .holds)
+  }
+
+  @Test func aBatchNormThatDoesNothingDoesNotHold() {
+    #expect(Self.verdict(0.5, 0.5, 0.3, 0.3) == .doesNotHold)
+  }
+
+  @Test func theSaturationThresholds() {
+    // BN's peak must stay below 5 %.
+    #expect(Self.verdict(0.049, 0.5, 0.8, 0.1) == .holds)
+    #expect(Self.verdict(0.051, 0.5, 0.8, 0.1) == .mixed)
+    // The baseline's peak must exceed 10 % …
+    #expect(Self.verdict(0.01, 0.11, 0.8, 0.1) == .holds)
+    #expect(Self.verdict(0.01, 0.09, 0.8, 0.1) == .mixed)
+    // … and 4 times BN's.
+    #expect(Self.verdict(0.04, 0.17, 0.8, 0.1) == .holds)
+    #expect(Self.verdict(0.04, 0.15, 0.8, 0.1) == .mixed)
+  }
+
+  @Test func theGradientPart() {
+    // The baseline's first layer must receive less (relative to its output layer) than BN's.
+    #expect(Self.verdict(0.01, 0.5, 0.8, 0.79) == .holds)
+    #expect(Self.verdict(0.01, 0.5, 0.8, 0.81) == .mixed)
+    #expect(Self.verdict(0.5, 0.5, 0.8, 0.1) == .mixed)
+  }
+}
+
+@Suite struct RegularizationVerdictTests {
+  /// A summary whose gaps come from `gap(batchNorm, ghost, sizeIndex)`, the same for the
+  /// accuracy gap and (times `lossScale`) the loss gap; every configuration fits its
+  /// training subset.
+  static func summary(lossScale: Double = 3, gap: (Bool, Bool, Int) -> Double) -> DataTable {
+    var table = DataTable(
+      name: "regularization_summary",
+      columns: ["batch_size", "batch_norm", "ghost_batch_size", "seeds"]
+        + RegularizationExperiment.summaryMeasures.flatMap { measure in ["mean", "min", "max"].map { measure + "_" + $0 } })
+    for configuration in RegularizationExperiment.configurations {
+      let index = RegularizationExperiment.batchSizes.firstIndex(of: configuration.batchSize)!
+      let value = gap(configuration.batchNorm, configuration.ghost > 0, index)
+      var row: DataTable.Row = [
+        ("batch_size", Double(configuration.batchSize)), ("batch_norm", configuration.batchNorm ? 1 : 0),
+        ("ghost_batch_size", Double(configuration.ghost)), ("seeds", 3),
+      ]
+      for (measure, mean) in [("accuracy_gap", value), ("loss_gap", value * lossScale), ("train_accuracy", 0.99), ("test_accuracy", 0.99 - value)] {
+        row += [(measure + "_mean", mean), (measure + "_min", mean), (measure + "_max", mean)]
+      }
+      table.append(row)
+    }
+    return table
+  }
+
+  /// Without BN the gap is 0.10 at every size; with BN `smallest` at the smallest batch
+  /// rising linearly to `largest`; ghost BN at the largest batch `ghost`.
+  static func verdict(smallest: Double, largest: Double, ghost: Double, lossScale: Double = 10) -> Verdict {
+    let last = Double(RegularizationExperiment.batchSizes.count - 1)
+    return RegularizationExperiment.verdict(
+      summary(lossScale: lossScale) { batchNorm, isGhost, index in
+        !batchNorm ? 0.10 : isGhost ? ghost : smallest + (largest - smallest) * Double(index) / last
+      }
+    ).verdict
+  }
+
+  @Test func everySubClaimHolds() {
+    #expect(Self.verdict(smallest: 0.02, largest: 0.09, ghost: 0.05) == .holds)
+  }
+
+  @Test func aBatchNormThatDoesNothingDoesNotHold() {
+    #expect(Self.verdict(smallest: 0.10, largest: 0.10, ghost: 0.10) == .doesNotHold)
+  }
+
+  /// With the loss gap 10 × the accuracy gap, the accuracy tolerance (0.005) binds.
+  @Test func theTolerances() {
+    // BN must shrink the gap at the smallest batch by more than 0.005.
+    #expect(Self.verdict(smallest: 0.094, largest: 0.0995, ghost: 0.05) == .holds)
+    #expect(Self.verdict(smallest: 0.0955, largest: 0.0995, ghost: 0.05) == .mixed)
+    // Less so at the largest batch: by more than the tolerance.
+    #expect(Self.verdict(smallest: 0.02, largest: 0.03, ghost: 0.01) == .holds)
+    #expect(Self.verdict(smallest: 0.02, largest: 0.024, ghost: 0.01) == .mixed)
+    // Ghost batches must shrink the largest batch's gap by more than the tolerance.
+    #expect(Self.verdict(smallest: 0.02, largest: 0.09, ghost: 0.084) == .holds)
+    #expect(Self.verdict(smallest: 0.02, largest: 0.09, ghost: 0.086) == .mixed)
+  }
+
+  @Test func theLossGapCountsToo() {
+    // The same accuracy gaps, but a loss gap that BN does not shrink: in part.
+    #expect(Self.verdict(smallest: 0.02, largest: 0.09, ghost: 0.05, lossScale: 0) == .mixed)
+  }
+}
