@@ -116,3 +116,88 @@ import Testing
     #expect(Self.verdict(smallest: 0.02, largest: 0.09, ghost: 0.05, lossScale: 0) == .mixed)
   }
 }
+
+@Suite struct LearningRateVerdictTests {
+  typealias Point = LearningRateExperiment.Point
+
+  /// Points at `keys` with final accuracies `accuracies` (NaN: every seed diverged).
+  static func points(_ keys: [Double], _ accuracies: [Double]) -> [Point] {
+    zip(keys, accuracies).map { key, accuracy in
+      Point(key: key, mean: accuracy, lowest: accuracy, highest: accuracy, diverged: accuracy.isNaN ? 3 : 0, seeds: 3)
+    }
+  }
+
+  /// The invariance table: in Double with ε = 0 the output moved by `difference` and the
+  /// gradient ratio missed 1/a by `ratioError`; Float rows as measured, which the verdict
+  /// only reports.
+  static func invariance(difference: Double, ratioError: Double) -> DataTable {
+    var table = DataTable(name: "scale_invariance", columns: LearningRateExperiment.invarianceColumns)
+    for a in LearningRateExperiment.scales {
+      table.append([
+        "a": a, "epsilon": 0, "float64": 1, "max_abs_bn_output_difference": difference,
+        "weight_grad_norm_ratio": (1 + ratioError) / a, "expected_ratio": 1 / a, "ratio_relative_error": ratioError,
+        "max_input_grad_difference_relative": 1e-12,
+      ])
+      table.append([
+        "a": a, "epsilon": 1e-5, "float64": 0, "max_abs_bn_output_difference": 1e-4, "weight_grad_norm_ratio": 1 / a,
+        "expected_ratio": 1 / a, "ratio_relative_error": 1e-4, "max_input_grad_difference_relative": 1e-4,
+      ])
+    }
+    return table
+  }
+
+  static let rates = [0.01, 0.1, 1, 10]
+  static let scales = [0.01, 0.1, 1, 10]
+
+  static func verdict(
+    baseRates: [Double], bnRates: [Double], baseInits: [Double], bnInits: [Double], difference: Double = 1e-12,
+    ratioError: Double = 1e-9
+  ) -> Verdict {
+    LearningRateExperiment.verdict(
+      rates: [points(rates, baseRates), points(rates, bnRates)],
+      inits: [points(scales, baseInits), points(scales, bnInits)],
+      invariance: invariance(difference: difference, ratioError: ratioError), bestRate: [0.1, 1]
+    ).verdict
+  }
+
+  @Test func everyPartHolds() {
+    // Without BN only 0.1 trains well and 10 diverges; with BN 0.1–10 do.
+    #expect(
+      Self.verdict(
+        baseRates: [0.70, 0.85, 0.60, .nan], bnRates: [0.80, 0.86, 0.87, 0.85],
+        baseInits: [0.10, 0.85, 0.40, 0.10], bnInits: [0.84, 0.86, 0.86, 0.85]) == .holds)
+  }
+
+  @Test func aBatchNormThatDoesNothingDoesNotHold() {
+    // The same accuracies with and without "BN", and an invariance that fails.
+    let rates = [0.70, 0.85, 0.60, Double.nan], inits = [0.10, 0.85, 0.40, 0.10]
+    #expect(
+      Self.verdict(baseRates: rates, bnRates: rates, baseInits: inits, bnInits: inits, difference: 0.3, ratioError: 0.5)
+        == .doesNotHold)
+  }
+
+  @Test func theThresholds() {
+    let goodRates = (base: [0.70, 0.85, 0.60, Double.nan], bn: [0.80, 0.86, 0.87, 0.85])
+    let goodInits = (base: [0.10, 0.85, 0.40, 0.10], bn: [0.84, 0.86, 0.86, 0.85])
+    // "Usable" is within 5 points of the network's best: BN's 0.80 at lr 10 is 7 below its best 0.87, so its
+    // highest usable rate is 1, still above the baseline's 0.1.
+    #expect(
+      Self.verdict(baseRates: goodRates.base, bnRates: [0.80, 0.86, 0.87, 0.80], baseInits: goodInits.base, bnInits: goodInits.bn)
+        == .holds)
+    // BN usable only up to the baseline's largest rate: the learning-rate part fails.
+    #expect(
+      Self.verdict(baseRates: goodRates.base, bnRates: [0.80, 0.86, 0.70, .nan], baseInits: goodInits.base, bnInits: goodInits.bn)
+        == .mixed)
+    // As many usable initial scales as the baseline: the initialization part fails.
+    #expect(
+      Self.verdict(baseRates: goodRates.base, bnRates: goodRates.bn, baseInits: goodInits.base, bnInits: [0.10, 0.86, 0.40, 0.10])
+        == .mixed)
+    // The identity in Double: output within 1e-6, gradient ratio within 1e-3.
+    #expect(
+      Self.verdict(baseRates: goodRates.base, bnRates: goodRates.bn, baseInits: goodInits.base, bnInits: goodInits.bn,
+        difference: 2e-6) == .mixed)
+    #expect(
+      Self.verdict(baseRates: goodRates.base, bnRates: goodRates.bn, baseInits: goodInits.base, bnInits: goodInits.bn,
+        ratioError: 2e-3) == .mixed)
+  }
+}
