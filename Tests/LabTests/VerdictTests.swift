@@ -1,3 +1,4 @@
+import NeuralNetwork
 import Testing
 
 @testable import Lab
@@ -199,5 +200,61 @@ import Testing
     #expect(
       Self.verdict(baseRates: goodRates.base, bnRates: goodRates.bn, baseInits: goodInits.base, bnInits: goodInits.bn,
         ratioError: 2e-3) == .mixed)
+  }
+}
+
+@Suite struct AffineVerdictTests {
+  typealias Run = AffineExperiment.Run
+
+  /// Three seeds of each network over two hidden layers of four units: γ moved from 1 by
+  /// `gammaDeviation`, and the fractions of sigmoid inputs beyond the linear range.
+  static func runs(
+    affineAccuracies: [Double], plainAccuracies: [Double], gammaDeviation: Double, affineBeyond: Double,
+    plainBeyond: Double
+  ) -> [Run] {
+    func run(_ affine: Bool, _ seed: Int, _ accuracy: Double) -> Run {
+      let parameters = AffineExperiment.LayerParameters(
+        gamma: [Double](repeating: affine ? 1 + gammaDeviation : 1, count: 4), beta: [0, 0, 0, 0],
+        runningMean: [0.5, -0.5, 1, 0], runningStd: [3, 3, 3, 3])
+      let inputs = AffineExperiment.SigmoidInputs(
+        unitStd: affine ? 1 + gammaDeviation : 1, unitMeanAbs: 0, fractionBeyondLinear: affine ? affineBeyond : plainBeyond)
+      return Run(
+        affine: affine, seedIndex: seed, training: TrainingRun(model: Sequential<Float>([])), testAccuracy: accuracy,
+        parameters: [parameters, parameters], inputs: [inputs, inputs])
+    }
+    return affineAccuracies.enumerated().map { run(true, $0, $1) } + plainAccuracies.enumerated().map { run(false, $0, $1) }
+  }
+
+  static func verdict(
+    affine: [Double] = [0.86, 0.87, 0.865], plain: [Double] = [0.84, 0.845, 0.85], gammaDeviation: Double = 0.3,
+    affineBeyond: Double = 0.2, plainBeyond: Double = 0.05
+  ) -> Verdict {
+    AffineExperiment.analyze(
+      runs(affineAccuracies: affine, plainAccuracies: plain, gammaDeviation: gammaDeviation, affineBeyond: affineBeyond,
+        plainBeyond: plainBeyond)
+    ).verdict
+  }
+
+  @Test func γAndβHelpAndAreUsed() {
+    #expect(Self.verdict() == .holds)
+  }
+
+  @Test func parametersThatDoNothingDoNotHold() {
+    // γ = 1, β = 0 and the same accuracies and inputs as the network without them.
+    #expect(
+      Self.verdict(affine: [0.84, 0.845, 0.85], gammaDeviation: 0, affineBeyond: 0.05, plainBeyond: 0.05) == .doesNotHold)
+  }
+
+  @Test func theThresholds() {
+    // "Helps": every seed with γ and β above every seed without.
+    #expect(Self.verdict(affine: [0.86, 0.87, 0.849]) == .mixed)
+    // "Used": γ moves by at least 0.1 on average …
+    #expect(Self.verdict(gammaDeviation: 0.11) == .holds)
+    #expect(Self.verdict(gammaDeviation: 0.09) == .mixed)
+    // … and more inputs leave the sigmoid's linear range than without (by over 2 points).
+    #expect(Self.verdict(affineBeyond: 0.071) == .holds)
+    #expect(Self.verdict(affineBeyond: 0.069) == .mixed)
+    // One seed is no evidence either way.
+    #expect(Self.verdict(affine: [0.9], plain: [0.8]) == .mixed)
   }
 }
