@@ -1,6 +1,6 @@
 import HalfPrecision
 
-/// Batch normalization over 16-bit storage (`Float16`, ``HalfPrecision/BFloat16``) with
+/// Batch normalization over 16-bit storage (`Float16`, `BFloat16`) with
 /// Float32 everywhere else: PyTorch's CPU "mixed type" and ONNX's T/U rule. The input,
 /// output, ∂loss/∂y and ∂loss/∂x are half; γ, β, the running statistics, the context,
 /// ∂loss/∂γ and ∂loss/∂β are Float.
