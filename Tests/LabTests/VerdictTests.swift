@@ -258,3 +258,51 @@ import Testing
     #expect(Self.verdict(affine: [0.9], plain: [0.8]) == .mixed)
   }
 }
+
+@Suite struct SyncBatchNormVerdictTests {
+  /// Test accuracy by shard size m and mode (0: per-process BN, 1: synchronized, 2: one process).
+  static func summary(_ accuracy: (_ m: Int, _ mode: Double) -> Double) -> DataTable {
+    var table = DataTable(name: "sync_bn_summary", columns: ["shard_size", "mode", "test_accuracy_mean"])
+    for m in SyncBatchNormExperiment.shardSizes {
+      for mode in [0.0, 1, 2] { table.append(["shard_size": Double(m), "mode": mode, "test_accuracy_mean": accuracy(m, mode)]) }
+    }
+    return table
+  }
+
+  /// One process reaches 0.85; synchronized differs by `syncGap`; per-process BN falls
+  /// `localGapSmallest` behind at the smallest shard, `localGapLargest` at the largest (linearly between).
+  static func verdict(syncGap: Double, localGapSmallest: Double, localGapLargest: Double) -> Verdict {
+    let sizes = SyncBatchNormExperiment.shardSizes
+    return SyncBatchNormExperiment.verdict(
+      summary { m, mode in
+        let position = Double(sizes.firstIndex(of: m)!) / Double(max(sizes.count - 1, 1))
+        switch mode {
+        case 2: return 0.85
+        case 1: return 0.85 - syncGap
+        default: return 0.85 - (localGapSmallest + (localGapLargest - localGapSmallest) * position)
+        }
+      }
+    ).verdict
+  }
+
+  @Test func synchronizedMatchesAndPerProcessFallsBehind() {
+    #expect(Self.verdict(syncGap: 0.001, localGapSmallest: 0.05, localGapLargest: 0.005) == .holds)
+  }
+
+  @Test func modesThatChangeNothingDoNotHoldWhereTheyMust() {
+    // Per-process statistics no worse than synchronized ones: the "falls behind" part fails.
+    #expect(Self.verdict(syncGap: 0, localGapSmallest: 0, localGapLargest: 0) == .mixed)
+    // A synchronization that does not match one process, and no per-process penalty: nothing holds.
+    #expect(Self.verdict(syncGap: 0.02, localGapSmallest: 0, localGapLargest: 0) == .doesNotHold)
+  }
+
+  @Test func theThresholds() {
+    // Synchronized within half a point of one process at every m.
+    #expect(Self.verdict(syncGap: 0.0049, localGapSmallest: 0.05, localGapLargest: 0.005) == .holds)
+    #expect(Self.verdict(syncGap: 0.0051, localGapSmallest: 0.05, localGapLargest: 0.005) == .mixed)
+    // Per-process more than a point behind at the smallest shard, and further behind there than at the largest.
+    #expect(Self.verdict(syncGap: 0, localGapSmallest: 0.011, localGapLargest: 0.005) == .holds)
+    #expect(Self.verdict(syncGap: 0, localGapSmallest: 0.009, localGapLargest: 0.005) == .mixed)
+    #expect(Self.verdict(syncGap: 0, localGapSmallest: 0.05, localGapLargest: 0.06) == .mixed)
+  }
+}
