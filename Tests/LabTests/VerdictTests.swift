@@ -306,3 +306,77 @@ import Testing
     #expect(Self.verdict(syncGap: 0, localGapSmallest: 0.05, localGapLargest: 0.06) == .mixed)
   }
 }
+
+@Suite struct SmallBatchVerdictTests {
+  typealias Experiment = SmallBatchExperiment
+
+  /// The three tables the verdict reads. At every batch size the momentum-0.1 average reaches
+  /// 0.80 and the slower averages 0.79; recalibrated statistics reach `recalibrated(m)`,
+  /// batch statistics at test time `batch(m)`. Batch Renormalization with running averages
+  /// gains `renormGain` over BN in each setting.
+  static func verdict(
+    recalibrated: (Int) -> Double = { _ in 0.82 }, batch: (Int) -> Double = { $0 <= 4 ? 0.85 : 0.80 },
+    renormGain: (tiny: Double, nonIID: Double) = (0.03, 0.03)
+  ) -> Verdict {
+    let methodColumns = Experiment.methods.map(\.column)
+    var sweep = DataTable(
+      name: "small_batch_sweep",
+      columns: ["batch_size", "seed", "learning_rate", "steps", "diverged", "final_training_loss"] + methodColumns)
+    var summary = DataTable(
+      name: "small_batch_summary",
+      columns: ["batch_size", "seeds"] + methodColumns.flatMap { column in ["mean", "min", "max"].map { column + "_" + $0 } })
+    for m in Experiment.batchSizes {
+      let accuracies = [0.80, 0.79, 0.79, recalibrated(m), batch(m)]
+      var sweepRow: DataTable.Row = [
+        ("batch_size", Double(m)), ("seed", 1), ("learning_rate", 0.1), ("steps", 100), ("diverged", 0),
+        ("final_training_loss", 0.4),
+      ]
+      var summaryRow: DataTable.Row = [("batch_size", Double(m)), ("seeds", 1)]
+      for (column, value) in zip(methodColumns, accuracies) {
+        sweepRow.append((column, value))
+        summaryRow += [(column + "_mean", value), (column + "_min", value), (column + "_max", value)]
+      }
+      sweep.append(sweepRow)
+      summary.append(summaryRow)
+    }
+    var renorm = DataTable(
+      name: "small_batch_renorm",
+      columns: [
+        "setting", "batch_size", "classes_per_batch", "normalization", "seed", "steps", "diverged", "test_accuracy_running",
+        "test_accuracy_population",
+      ])
+    for setting in Experiment.renormSettings.indices {
+      let gain = setting == 0 ? renormGain.tiny : setting == 1 ? renormGain.nonIID : 0
+      for (normalization, accuracy) in [(0.0, 0.70), (1, 0.75), (2, 0.75 + gain)] {
+        renorm.append([
+          "setting": Double(setting), "batch_size": 16, "classes_per_batch": 10, "normalization": normalization, "seed": 1,
+          "steps": 100, "diverged": 0, "test_accuracy_running": accuracy, "test_accuracy_population": accuracy,
+        ])
+      }
+    }
+    return Experiment.verdict(sweep: sweep, summary: summary, renorm: renorm).verdict
+  }
+
+  @Test func everyPartHolds() {
+    #expect(Self.verdict() == .holds)
+  }
+
+  @Test func statisticsChoicesThatChangeNothingDoNotHold() {
+    // Recalibration below the moving average, batch statistics never better, BRN no gain.
+    #expect(Self.verdict(recalibrated: { _ in 0.78 }, batch: { _ in 0.78 }, renormGain: (0, 0)) == .doesNotHold)
+  }
+
+  @Test func theThresholds() {
+    // Recalibrated statistics within half a point of the moving average at every m.
+    #expect(Self.verdict(recalibrated: { $0 == 64 ? 0.7951 : 0.82 }) == .holds)
+    #expect(Self.verdict(recalibrated: { $0 == 64 ? 0.7949 : 0.82 }) == .mixed)
+    // At m ≤ 4 batch statistics beat recalibration by more than half a point, and by more than at the largest m.
+    #expect(Self.verdict(batch: { $0 <= 4 ? 0.8251 : 0.80 }) == .holds)
+    #expect(Self.verdict(batch: { $0 <= 4 ? 0.8249 : 0.80 }) == .mixed)
+    #expect(Self.verdict(batch: { $0 <= 4 ? 0.85 : 0.86 }) == .mixed)
+    // BRN gains more than half a point with micro-batches and with non-i.i.d. batches.
+    #expect(Self.verdict(renormGain: (0.0051, 0.03)) == .holds)
+    #expect(Self.verdict(renormGain: (0.0049, 0.03)) == .mixed)
+    #expect(Self.verdict(renormGain: (0.03, 0.0049)) == .mixed)
+  }
+}
