@@ -380,3 +380,57 @@ import Testing
     #expect(Self.verdict(renormGain: (0.03, 0.0049)) == .mixed)
   }
 }
+
+@Suite struct ConvergenceVerdictTests {
+  typealias Experiment = ConvergenceExperiment
+
+  /// Three seeds per network at the shared rate. BN reaches 80 % and 85 % after
+  /// `bnSteps` (every seed), the baseline after `baseSteps`; final accuracies as given; the
+  /// sigmoid input's percentiles move from (p15, p50, p85) at the start by `baseShift` and
+  /// `bnShift` in the median (widths 1 throughout).
+  static func runs(
+    bnSteps: (Int, Int) = (100, 200), baseSteps: (Int, Int) = (300, 600), bnFinal: [Double] = [0.90, 0.91, 0.905],
+    baseFinal: [Double] = [0.86, 0.87, 0.865], bnShift: Double = 0.1, baseShift: Double = 2
+  ) -> [Experiment.Run] {
+    func run(_ batchNorm: Bool, _ seed: Int, final: Double) -> Experiment.Run {
+      let (reach80, reach85) = batchNorm ? bnSteps : baseSteps
+      var training = TrainingRun(model: Sequential<Float>([]))
+      training.steps = [0, reach80, reach85, 1000]
+      training.testAccuracy = [0.1, 0.80, 0.85, final]
+      let shift = batchNorm ? bnShift : baseShift
+      let percentiles = [0.0, 0.5, 1].map { fraction in
+        Experiment.PercentilePoint(step: Int(fraction * 1000), p15: shift * fraction - 0.5, p50: shift * fraction, p85: shift * fraction + 0.5)
+      }
+      return Experiment.Run(
+        withBatchNorm: batchNorm, rate: Experiment.sharedRate, seedIndex: seed, training: training, percentiles: percentiles,
+        validationAccuracy: final, testAccuracy: final)
+    }
+    return bnFinal.enumerated().map { run(true, $0, final: $1) } + baseFinal.enumerated().map { run(false, $0, final: $1) }
+  }
+
+  static func verdict(_ runs: [Experiment.Run]) -> Verdict {
+    let rate = Experiment.sharedRate
+    return Experiment.analyze(runs, setup: Experiment.setup(.quick), bestRates: [rate, rate]).verdict
+  }
+
+  @Test func fasterHigherAndStable() {
+    #expect(Self.verdict(Self.runs()) == .holds)
+  }
+
+  @Test func aBatchNormThatDoesNothingDoesNotHold() {
+    // The baseline's curves, accuracies and drifting sigmoid input for both networks.
+    #expect(
+      Self.verdict(Self.runs(bnSteps: (300, 600), bnFinal: [0.86, 0.87, 0.865], bnShift: 2)) == .doesNotHold)
+  }
+
+  @Test func eachPartAlone() {
+    // Faster needs BN's slowest seed before the baseline's fastest at every target.
+    #expect(Self.verdict(Self.runs(bnSteps: (100, 600))) == .mixed)
+    // Higher needs BN's worst seed above the baseline's best at the end.
+    #expect(Self.verdict(Self.runs(bnFinal: [0.90, 0.91, 0.869])) == .mixed)
+    // Stable: BN's median moves under half a width while the baseline's does not.
+    #expect(Self.verdict(Self.runs(bnShift: 0.49)) == .holds)
+    #expect(Self.verdict(Self.runs(bnShift: 0.51)) == .mixed)
+    #expect(Self.verdict(Self.runs(baseShift: 0.4)) == .mixed)
+  }
+}
