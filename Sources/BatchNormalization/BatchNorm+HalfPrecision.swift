@@ -45,7 +45,8 @@ extension BatchNorm where Scalar == Float {
   public mutating func forward<Half: HalfPrecisionScalar>(
     _ input: [Half], shape: BatchNormShape, mode: BatchNormMode
   ) throws(BatchNormError) -> (output: [Half], context: BatchNormContext<Float>) {
-    var output = input  // the same count; every value is overwritten
+    // Zeros, as the Float path allocates: a copy of the input would read it once more.
+    var output = [Half](repeating: Half(rounding: 0), count: input.count)
     let context = try forward(input, shape: shape, mode: mode, into: &output)
     return (output, context)
   }
