@@ -16,11 +16,14 @@ extension BFloat16: HalfPrecisionVectors {
   public static func loadFloats(from base: UnsafePointer<BFloat16>, at index: Int) -> SIMD8<Float> {
     // This is safe: the caller keeps the eight values inside the buffer; loadUnaligned
     // has no alignment requirement.
-    // Each value's bits become the top half of a 32-bit lane whose bottom half is zero.
+    // Each value's bits become the top half of a 32-bit lane whose bottom half is zero:
+    // widened lane by lane and shifted, which the optimizer compiles to vpmovzxwd and
+    // vpslld (interleaving with zeros took two shuffles).
     let bits = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD8<UInt16>.self)
-    let halves = SIMD16<UInt16>(
-      0, bits[0], 0, bits[1], 0, bits[2], 0, bits[3], 0, bits[4], 0, bits[5], 0, bits[6], 0, bits[7])
-    return unsafeBitCast(halves, to: SIMD8<Float>.self)
+    let lanes = SIMD8<UInt32>(
+      UInt32(bits[0]), UInt32(bits[1]), UInt32(bits[2]), UInt32(bits[3]), UInt32(bits[4]), UInt32(bits[5]),
+      UInt32(bits[6]), UInt32(bits[7]))
+    return unsafeBitCast(lanes &<< 16, to: SIMD8<Float>.self)
   }
 
   @inlinable @inline(__always)
@@ -44,13 +47,21 @@ extension BFloat16: HalfPrecisionVectors {
     public static func loadFloats(from base: UnsafePointer<Float16>, at index: Int) -> SIMD8<Float> {
       // This is safe: as for BFloat16.
       let values = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD8<Float16>.self)
-      return SIMD8<Float>(values)
+      // Lane by lane, which the optimizer joins into one vcvtph2ps with F16C: the generic
+      // SIMD8<Float>(_:) conversion was left out of line in large kernels, a call per vector.
+      return SIMD8<Float>(
+        Float(values[0]), Float(values[1]), Float(values[2]), Float(values[3]), Float(values[4]), Float(values[5]),
+        Float(values[6]), Float(values[7]))
     }
 
     @inlinable @inline(__always)
     public static func storeFloats(_ values: SIMD8<Float>, to base: UnsafeMutablePointer<Float16>, at index: Int) {
+      // Lane by lane, joined into one vcvtps2ph with F16C (see loadFloats).
+      let halves = SIMD8<Float16>(
+        Float16(values[0]), Float16(values[1]), Float16(values[2]), Float16(values[3]), Float16(values[4]),
+        Float16(values[5]), Float16(values[6]), Float16(values[7]))
       // This is safe: as for BFloat16.
-      UnsafeMutableRawPointer(base + index).storeBytes(of: SIMD8<Float16>(values), as: SIMD8<Float16>.self)
+      UnsafeMutableRawPointer(base + index).storeBytes(of: halves, as: SIMD8<Float16>.self)
     }
   }
 #endif
