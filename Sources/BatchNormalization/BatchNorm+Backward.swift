@@ -27,13 +27,21 @@ extension BatchNorm {
     }
   }
 
-  /// `backward(_:input:context:into:)` on the elements of the caller's memory.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  func backward(
-    _ gradOutput: BatchElements<Scalar>, input: BatchElements<Scalar>, context: BatchNormContext<Scalar>,
-    into gradInput: MutableBatchElements<Scalar>
+  /// `backward(_:input:context:into:)` on the elements of the caller's memory: Float or
+  /// Double, or 16-bit storage with a Float layer (``isKernelElement(_:)`` must hold).
+  func backward<Stored>(
+    _ gradOutput: BatchElements<Stored>, input: BatchElements<Stored>, context: BatchNormContext<Scalar>,
+    into gradInput: MutableBatchElements<Stored>
   ) throws(BatchNormError) -> ParameterGradients<Scalar> {
+    try BackwardCall(layer: self, gradOutput: gradOutput, input: input, context: context, gradInput: gradInput)
+      .runAsKnownElement()
+  }
+
+  /// Backward on elements the kernels read and write in place, computing in `Scalar`.
+  func backward<Element: KernelElement>(
+    elements gradOutput: BatchElements<Element>, input: BatchElements<Element>, context: BatchNormContext<Scalar>,
+    into gradInput: MutableBatchElements<Element>
+  ) throws(BatchNormError) -> ParameterGradients<Scalar> where Element.Value == Scalar {
     if let synchronization = context.synchronization {
       return try synchronizedBackward(
         gradOutput, input: input, context: context, into: gradInput, synchronization: synchronization)
@@ -95,9 +103,9 @@ extension BatchNorm {
 
   /// Checks backward's buffers against the context's shape, and the context against the
   /// layer.
-  func validateBackward(
-    _ gradOutput: BatchElements<Scalar>, input: BatchElements<Scalar>, context: BatchNormContext<Scalar>,
-    into gradInput: MutableBatchElements<Scalar>
+  func validateBackward<Stored>(
+    _ gradOutput: BatchElements<Stored>, input: BatchElements<Stored>, context: BatchNormContext<Scalar>,
+    into gradInput: MutableBatchElements<Stored>
   ) throws(BatchNormError) {
     try validate(
       shape: context.shape,
@@ -118,5 +126,24 @@ extension BatchNorm {
     var gradInput = [Scalar](repeating: 0, count: gradOutput.count)
     let parameters = try backward(gradOutput, input: input, context: context, into: &gradInput)
     return (gradInput, parameters)
+  }
+}
+
+/// ``BatchNorm/backward(elements:input:context:into:)`` for the kernel element that
+/// `Stored` is: the layer and context are of its computing type (Float for 16-bit storage).
+private struct BackwardCall<Stored, Scalar: BatchNormScalar>: KernelCall {
+  typealias Failure = BatchNormError
+  let layer: BatchNorm<Scalar>
+  let gradOutput: BatchElements<Stored>
+  let input: BatchElements<Stored>
+  let context: BatchNormContext<Scalar>
+  let gradInput: MutableBatchElements<Stored>
+
+  func run<Element: KernelElement>(as element: Element.Type) throws(BatchNormError) -> ParameterGradients<Scalar> {
+    let layer = layer as! BatchNorm<Element.Value>
+    let gradients = try layer.backward(
+      elements: gradOutput.viewed(as: element), input: input.viewed(as: element),
+      context: context as! BatchNormContext<Element.Value>, into: gradInput.viewed(as: element))
+    return gradients as! ParameterGradients<Scalar>
   }
 }

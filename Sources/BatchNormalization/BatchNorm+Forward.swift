@@ -100,7 +100,7 @@ extension BatchNorm {
       shape: shape, mode: mode, groups: groups, groupMoments: groupMoments, synchronization: synchronization
     ) { group, coefficients in
       normalize(
-        input: input.samples(group, sampleSize: sampleSize), shape: shape.samples(count: group.count),
+        stored: input.samples(group, sampleSize: sampleSize), shape: shape.samples(count: group.count),
         coefficients: coefficients, activation: activation,
         output: output.samples(group, sampleSize: sampleSize))
     }

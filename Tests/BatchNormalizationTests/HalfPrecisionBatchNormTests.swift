@@ -159,6 +159,84 @@ import Testing
     }
   }
 
+  /// Shapes that take each path of the backward kernels, which read 16-bit x and dy in
+  /// place and write 16-bit dx: channel by channel (N = 1, and planes of ≥ 16 Ki values),
+  /// two passes over several blocks, channels-last with few rows and many columns, with
+  /// many rows over several blocks, and channel counts that are not a multiple of eight.
+  static let backwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
+    ([1, 4, 300], .channelsFirst),
+    ([2, 3, 128, 130], .channelsFirst),
+    ([12, 2, 60, 60], .channelsFirst),
+    ([2, 8192], .channelsFirst),
+    ([6, 100], .channelsLast),
+    ([9000, 13], .channelsLast),
+    ([4, 7, 7, 37], .channelsLast),
+  ]
+
+  /// Backward with batch and with frozen statistics, with and without the fused ReLU,
+  /// through Batch Renormalization and ghost batches: each dx is the Float layer's dx on the
+  /// widened values rounded once, bit for bit, and dγ, dβ are the Float layer's.
+  @Test(arguments: Storage.allCases)
+  func backwardIsTheFloatLayerRoundedOnce(storage: Storage) throws {
+    switch storage {
+    case .float16: try Self.backwardPaths(Float16.self)
+    case .bfloat16: try Self.backwardPaths(BFloat16.self)
+    }
+  }
+
+  static func backwardPaths<Half: HalfPrecisionScalar>(_ type: Half.Type) throws {
+    var renormalized = BatchNormConfiguration.pytorch
+    renormalized.renormalization = RenormalizationLimits(rMax: 1.5, dMax: 0.5)
+    var withReLU = BatchNormConfiguration.pytorch
+    withReLU.activation = .relu
+    var ghost = BatchNormConfiguration.pytorch
+    ghost.virtualBatchSize = 2
+    var generator = SplitMix64(seed: 11)
+    for (dimensions, layout) in backwardShapes {
+      let shape = try BatchNormShape(dimensions: dimensions, layout: layout)
+      let x = Half.narrowed(generator.batch(shape, as: Float.self))
+      let dy = Half.narrowed(generator.gaussians(shape.elementCount, as: Float.self))
+      let (wideX, wideDy) = (Half.widened(x), Half.widened(dy))
+      for configuration in [BatchNormConfiguration.pytorch, withReLU, renormalized, ghost] {
+        var half = try BatchNorm<Float>(channels: shape.channels, configuration: configuration)
+        half.scale = (0..<shape.channels).map { _ in Float.random(in: -2...2, using: &generator) }
+        half.shift = (0..<shape.channels).map { _ in Float.random(in: -1...1, using: &generator) }
+        var float = half
+        for mode in [BatchNormMode.training, .inference] {
+          let label = "\(dimensions) \(layout) \(configuration.activation) \(mode)"
+          let (_, context) = try half.forward(x, shape: shape, mode: mode)
+          let (_, floatContext) = try float.forward(wideX, shape: shape, mode: mode)
+          let (dx, parameters) = try half.backward(dy, input: x, context: context)
+          let (floatDx, floatParameters) = try float.backward(wideDy, input: wideX, context: floatContext)
+          #expect(parameters == floatParameters, "\(label)")
+          let expected = Half.narrowed(floatDx)
+          let differing = zip(dx, expected).filter { $0.floatValue.bitPattern != $1.floatValue.bitPattern }.count
+          #expect(dx.count == expected.count && differing == 0, "\(label): \(differing) of \(dx.count) values differ")
+        }
+      }
+    }
+  }
+
+  /// A 16-bit type of someone else's, which the kernels do not read in place, goes
+  /// through Float arrays: the same results as BFloat16, whose bits it wraps.
+  @Test func anotherHalfPrecisionTypeIsWidened() throws {
+    let shape = try BatchNormShape(dimensions: [6, 5, 7], layout: .channelsFirst)
+    var generator = SplitMix64(seed: 12)
+    let x = BFloat16.narrowed(generator.batch(shape, as: Float.self))
+    let dy = BFloat16.narrowed(generator.gaussians(shape.elementCount, as: Float.self))
+    var layer = try BatchNorm<Float>(channels: shape.channels)
+    var wrappedLayer = layer
+    let (y, context) = try layer.forward(x, shape: shape, mode: .training)
+    let (wrappedY, wrappedContext) = try wrappedLayer.forward(x.map(WrappedBFloat16.init), shape: shape, mode: .training)
+    #expect(wrappedY.map(\.value) == y)
+    #expect(wrappedLayer.runningStatistics == layer.runningStatistics)
+    let (dx, parameters) = try layer.backward(dy, input: x, context: context)
+    let (wrappedDx, wrappedParameters) = try wrappedLayer.backward(
+      dy.map(WrappedBFloat16.init), input: x.map(WrappedBFloat16.init), context: wrappedContext)
+    #expect(wrappedDx.map(\.value) == dx)
+    #expect(wrappedParameters == parameters)
+  }
+
   @Test func aWrongOutputSizeChangesNothing() throws {
     var layer = try BatchNorm<Float>(channels: 2)
     let before = layer.runningStatistics
@@ -181,5 +259,23 @@ import Testing
     #expect(half.runningStatistics == float.runningStatistics)
     #expect(y.map(\.bitPattern) == Float16.narrowed(floatY).map(\.bitPattern))
     #expect(y[0].isNaN && !y[1].isNaN)
+  }
+}
+
+/// A BFloat16 in a type of its own: a HalfPrecisionScalar that the library does not know.
+struct WrappedBFloat16: HalfPrecisionScalar {
+  let value: BFloat16
+  init(_ value: BFloat16) { self.value = value }
+  init(rounding value: Float) { self.value = BFloat16(rounding: value) }
+  static var typeName: String { "wrapped bfloat16" }
+  var floatValue: Float { value.floatValue }
+  var description: String { value.description }
+  static func widened(_ values: [WrappedBFloat16]) -> [Float] { values.map(\.floatValue) }
+  static func narrowed(_ values: [Float]) -> [WrappedBFloat16] { values.map(WrappedBFloat16.init(rounding:)) }
+  static func loadFloats(from base: UnsafePointer<WrappedBFloat16>, at index: Int) -> SIMD8<Float> {
+    SIMD8((0..<8).map { base[index + $0].floatValue })
+  }
+  static func storeFloats(_ values: SIMD8<Float>, to base: UnsafeMutablePointer<WrappedBFloat16>, at index: Int) {
+    for lane in 0..<8 { base[index + lane] = WrappedBFloat16(rounding: values[lane]) }
   }
 }

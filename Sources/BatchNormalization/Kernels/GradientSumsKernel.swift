@@ -35,12 +35,15 @@ struct GradientSums: Hashable {
 /// its total, while the channel's values are still in cache, so backward can write that
 /// channel's dx without reading x and dy from memory again (``backwardBlocksChannels(_:)``).
 ///
+/// x and dy are read, and dx written, as `Element`s: Float or Double, or 16-bit storage
+/// computed in Float exactly as Float input (``KernelElement``).
+///
 /// Assigns every channel's entry of `sums`, so the caller may pass uninitialized memory.
-func computeGradientSums<Scalar: BatchNormScalar>(
-  input: UnsafeBufferPointer<Scalar>, gradOutput: UnsafeBufferPointer<Scalar>, shape: BatchNormShape,
-  coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation,
+func computeGradientSums<Element: KernelElement>(
+  input: UnsafeBufferPointer<Element>, gradOutput: UnsafeBufferPointer<Element>, shape: BatchNormShape,
+  coefficients: ChannelCoefficients<Element.Value>, activation: FusedActivation,
   into sums: UnsafeMutableBufferPointer<GradientSums>,
-  frozenGradInput: UnsafeMutableBufferPointer<Scalar>? = nil,
+  frozenGradInput: UnsafeMutableBufferPointer<Element>? = nil,
   channelFinished: ((_ channel: Int) -> Void)? = nil
 ) {
   assert(channelFinished == nil || shape.kernelLayout == .channelsFirst)
@@ -67,10 +70,10 @@ func computeGradientSums<Scalar: BatchNormScalar>(
 /// Each channel's Σ dy′ and Σ dy′·(x − center), as
 /// ``computeGradientSums(input:gradOutput:shape:coefficients:activation:into:frozenGradInput:channelFinished:)``,
 /// in a new array (which the kernel fills without initializing it first).
-func gradientSums<Scalar: BatchNormScalar>(
-  input: BatchElements<Scalar>, gradOutput: BatchElements<Scalar>, shape: BatchNormShape,
-  coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation,
-  frozenGradInput: MutableBatchElements<Scalar>? = nil
+func gradientSums<Element: KernelElement>(
+  input: BatchElements<Element>, gradOutput: BatchElements<Element>, shape: BatchNormShape,
+  coefficients: ChannelCoefficients<Element.Value>, activation: FusedActivation,
+  frozenGradInput: MutableBatchElements<Element>? = nil
 ) -> [GradientSums] {
   [GradientSums](unsafeUninitializedCapacity: shape.channels) { sums, initialized in
     // The kernel assigns every channel's sums (a trivial type, so no prior initialization).
@@ -82,15 +85,16 @@ func gradientSums<Scalar: BatchNormScalar>(
 }
 
 /// The pointers one gradient-sum pass reads. Lives only inside `computeGradientSums`.
-private struct GradientSumsContext<Scalar: BatchNormScalar> {
-  let x: UnsafePointer<Scalar>
-  let dy: UnsafePointer<Scalar>
+private struct GradientSumsContext<Element: KernelElement> {
+  typealias Scalar = Element.Value
+  let x: UnsafePointer<Element>
+  let dy: UnsafePointer<Element>
   let shape: BatchNormShape
   let center: UnsafePointer<Scalar>
   let scale: UnsafePointer<Scalar>
   let shift: UnsafePointer<Scalar>
   /// Where to write dy′·scale (frozen statistics), or nil.
-  let dx: UnsafeMutablePointer<Scalar>?
+  let dx: UnsafeMutablePointer<Element>?
 
   /// Both layouts, with the fused ReLU and the frozen input gradient as compile-time switches.
   func sums<ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
@@ -257,11 +261,11 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     let output = WritesInputGradient.isOn ? dx! + offset : nil
     /// dy′ at `index` as `Partial` lanes, after writing dy′·scale when frozen.
     @inline(__always) func gradient(_ index: Int) -> (gradient: SIMD8<Partial>, value: SIMD8<Partial>) {
-      let value = values.loadVector(at: index)
+      let value = Element.loadVector(values, at: index)
       let maskedGradient = masked(
-        gradients.loadVector(at: index), value, center: centerVector, scale: scaleVector, shift: shiftVector,
+        Element.loadVector(gradients, at: index), value, center: centerVector, scale: scaleVector, shift: shiftVector,
         relu: relu)
-      if WritesInputGradient.isOn { output!.storeVector(maskedGradient * scaleVector, at: index) }
+      if WritesInputGradient.isOn { Element.storeVector(maskedGradient * scaleVector, to: output!, at: index) }
       return (SIMD8<Partial>(maskedGradient), SIMD8<Partial>(value))
     }
     var index = 0
@@ -283,11 +287,11 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
     }
     while index < length {
       let maskedGradient = masked(
-        gradients[index], values[index], center: centerScalar, scale: scaleScalar, shift: shiftScalar, relu: ReLU.isOn)
-      if WritesInputGradient.isOn { output![index] = maskedGradient * scaleScalar }
+        Element.value(gradients, at: index), Element.value(values, at: index), center: centerScalar, scale: scaleScalar, shift: shiftScalar, relu: ReLU.isOn)
+      if WritesInputGradient.isOn { Element.store(maskedGradient * scaleScalar, to: output!, at: index) }
       let gradient = Double(maskedGradient)
       accumulator.tail.sum += gradient
-      accumulator.tail.dot += gradient * (Double(values[index]) - Double(centerScalar))
+      accumulator.tail.dot += gradient * (Double(Element.value(values, at: index)) - Double(centerScalar))
       index += 1
     }
   }
@@ -384,10 +388,10 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
       var sum = SIMD8<Double>(), dot = SIMD8<Double>()
       for row in rows {
         let index = row * stride + column
-        let value = x.loadVector(at: index)
+        let value = Element.loadVector(x, at: index)
         let maskedGradient = masked(
-          dy.loadVector(at: index), value, center: center, scale: scale, shift: shift, at: column, relu: relu)
-        if WritesInputGradient.isOn { dx!.storeVector(maskedGradient * scale.loadVector(at: column), at: index) }
+          Element.loadVector(dy, at: index), value, center: center, scale: scale, shift: shift, at: column, relu: relu)
+        if WritesInputGradient.isOn { Element.storeVector(maskedGradient * scale.loadVector(at: column), to: dx!, at: index) }
         let gradient = SIMD8<Double>(maskedGradient)
         sum += gradient
         dot += gradient * (SIMD8<Double>(value) - centerVector)
@@ -400,11 +404,11 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
       for row in rows {
         let index = row * stride + column
         let maskedGradient = masked(
-          dy[index], x[index], center: center[column], scale: scale[column], shift: shift[column], relu: ReLU.isOn)
-        if WritesInputGradient.isOn { dx![index] = maskedGradient * scale[column] }
+          Element.value(dy, at: index), Element.value(x, at: index), center: center[column], scale: scale[column], shift: shift[column], relu: ReLU.isOn)
+        if WritesInputGradient.isOn { Element.store(maskedGradient * scale[column], to: dx!, at: index) }
         let gradient = Double(maskedGradient)
         sums.sum += gradient
-        sums.dot += gradient * (Double(x[index]) - Double(center[column]))
+        sums.dot += gradient * (Double(Element.value(x, at: index)) - Double(center[column]))
       }
       destination[column] = sums
       column += 1
@@ -444,11 +448,11 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
           var dot = SIMD8<Partial>()
           for rowOffset in 0..<rowCount {
             let index = offset + rowOffset * stride + column
-            let value = x.loadVector(at: index)
+            let value = Element.loadVector(x, at: index)
             let maskedGradient = masked(
-              dy.loadVector(at: index), value, center: centerRow, scale: scaleRow, shift: shiftRow, at: column,
+              Element.loadVector(dy, at: index), value, center: centerRow, scale: scaleRow, shift: shiftRow, at: column,
               relu: relu)
-            if WritesInputGradient.isOn { dx!.storeVector(maskedGradient * scaleRow.loadVector(at: column), at: index) }
+            if WritesInputGradient.isOn { Element.storeVector(maskedGradient * scaleRow.loadVector(at: column), to: dx!, at: index) }
             let gradient = SIMD8<Partial>(maskedGradient)
             sum += gradient
             dot += gradient * (SIMD8<Partial>(value) - partialCenter)
@@ -470,12 +474,12 @@ private struct GradientSumsContext<Scalar: BatchNormScalar> {
       for row in rows {
         let index = row * stride + channels.lowerBound + column
         let maskedGradient = masked(
-          dy[index], x[index], center: centerRow[column], scale: scaleRow[column], shift: shiftRow[column],
+          Element.value(dy, at: index), Element.value(x, at: index), center: centerRow[column], scale: scaleRow[column], shift: shiftRow[column],
           relu: ReLU.isOn)
-        if WritesInputGradient.isOn { dx![index] = maskedGradient * scaleRow[column] }
+        if WritesInputGradient.isOn { Element.store(maskedGradient * scaleRow[column], to: dx!, at: index) }
         let gradient = Double(maskedGradient)
         sums[column] += gradient
-        dots[column] += gradient * (Double(x[index]) - Double(centerRow[column]))
+        dots[column] += gradient * (Double(Element.value(x, at: index)) - Double(centerRow[column]))
       }
     }
   }

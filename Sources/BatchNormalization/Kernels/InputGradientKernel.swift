@@ -11,12 +11,13 @@ import ComputeRuntime
 /// then read only for the activation mask). Stored as three ``ChannelRows`` in this order.
 typealias InputGradientCoefficients<Scalar: BatchNormScalar> = ChannelRows<Scalar>
 
-/// Writes dx for every element.
-func computeInputGradient<Scalar: BatchNormScalar>(
-  input: BatchElements<Scalar>, gradOutput: BatchElements<Scalar>, shape: BatchNormShape,
-  forward: ChannelCoefficients<Scalar>, activation: FusedActivation,
-  coefficients: InputGradientCoefficients<Scalar>, usesBatchStatistics: Bool,
-  gradInput: MutableBatchElements<Scalar>
+/// Writes dx for every element. x and dy are read, and dx written, as `Element`s: Float
+/// or Double, or 16-bit storage computed in Float and rounded once (``KernelElement``).
+func computeInputGradient<Element: KernelElement>(
+  input: BatchElements<Element>, gradOutput: BatchElements<Element>, shape: BatchNormShape,
+  forward: ChannelCoefficients<Element.Value>, activation: FusedActivation,
+  coefficients: InputGradientCoefficients<Element.Value>, usesBatchStatistics: Bool,
+  gradInput: MutableBatchElements<Element>
 ) {
   let input = input.buffer, gradOutput = gradOutput.buffer, gradInput = gradInput.buffer
   assert(input.count == shape.elementCount && gradOutput.count == shape.elementCount)
@@ -24,7 +25,7 @@ func computeInputGradient<Scalar: BatchNormScalar>(
   guard let x = input.baseAddress, let dy = gradOutput.baseAddress, let dx = gradInput.baseAddress else { return }
   forward.withTable { forward in
     coefficients.withTable { gradient in
-      let run = InputGradientRun(forward: forward, gradient: gradient, channels: shape.channels)
+      let run = InputGradientRun<Element>(forward: forward, gradient: gradient, channels: shape.channels)
       switch (activation == .relu, usesBatchStatistics) {
       case (false, false): run.all(x, dy, dx, shape: shape, relu: SwitchOff.self, centered: SwitchOff.self)
       case (false, true): run.all(x, dy, dx, shape: shape, relu: SwitchOff.self, centered: SwitchOn.self)
@@ -43,13 +44,13 @@ typealias ChannelInputGradientCoefficients<Scalar> = (
 
 /// dx for the N planes of one channel (channels-first, batch statistics), written with
 /// streaming stores where ``streamsOutput(_:scalar:buffers:)`` says so for x, dy and dx.
-func computeChannelInputGradient<Scalar: BatchNormScalar>(
-  channel: Int, input: UnsafePointer<Scalar>, gradOutput: UnsafePointer<Scalar>, shape: BatchNormShape,
-  coefficients: ChannelInputGradientCoefficients<Scalar>, activation: FusedActivation,
-  gradInput: UnsafeMutablePointer<Scalar>
+func computeChannelInputGradient<Element: KernelElement>(
+  channel: Int, input: UnsafePointer<Element>, gradOutput: UnsafePointer<Element>, shape: BatchNormShape,
+  coefficients: ChannelInputGradientCoefficients<Element.Value>, activation: FusedActivation,
+  gradInput: UnsafeMutablePointer<Element>
 ) {
   assert(shape.kernelLayout == .channelsFirst)
-  switch (activation == .relu, streamsOutput(shape, scalar: Scalar.self, buffers: 3)) {
+  switch (activation == .relu, streamsOutput(shape, scalar: Element.self, buffers: 3)) {
   case (false, false):
     channelPlanes(channel, input, gradOutput, gradInput, shape, coefficients, relu: SwitchOff.self, streams: SwitchOff.self)
   case (false, true):
@@ -63,16 +64,16 @@ func computeChannelInputGradient<Scalar: BatchNormScalar>(
 
 /// ``computeChannelInputGradient(channel:input:gradOutput:shape:coefficients:activation:gradInput:)``
 /// with the fused ReLU and streaming stores as compile-time switches.
-private func channelPlanes<Scalar: BatchNormScalar, ReLU: KernelSwitch, Streams: KernelSwitch>(
-  _ channel: Int, _ input: UnsafePointer<Scalar>, _ gradOutput: UnsafePointer<Scalar>,
-  _ gradInput: UnsafeMutablePointer<Scalar>, _ shape: BatchNormShape,
-  _ coefficients: ChannelInputGradientCoefficients<Scalar>, relu: ReLU.Type, streams: Streams.Type
+private func channelPlanes<Element: KernelElement, ReLU: KernelSwitch, Streams: KernelSwitch>(
+  _ channel: Int, _ input: UnsafePointer<Element>, _ gradOutput: UnsafePointer<Element>,
+  _ gradInput: UnsafeMutablePointer<Element>, _ shape: BatchNormShape,
+  _ coefficients: ChannelInputGradientCoefficients<Element.Value>, relu: ReLU.Type, streams: Streams.Type
 ) {
   let spatial = shape.spatial
   for sample in 0..<shape.batch {
     // This is safe: plane (sample, channel) lies inside the N·C·S buffers.
     let offset = (sample * shape.channels + channel) * spatial
-    InputGradientRun.run(
+    InputGradientRun<Element>.run(
       input + offset, gradOutput + offset, gradInput + offset, length: spatial, coefficients: coefficients,
       relu: relu, centered: SwitchOn.self, streams: streams)
   }
@@ -80,7 +81,8 @@ private func channelPlanes<Scalar: BatchNormScalar, ReLU: KernelSwitch, Streams:
 }
 
 /// The per-element arithmetic of the input gradient, for one contiguous run.
-private struct InputGradientRun<Scalar: BatchNormScalar> {
+private struct InputGradientRun<Element: KernelElement> {
+  typealias Scalar = Element.Value
   /// Rows of `channels` values: center, scale, shift.
   let forward: UnsafePointer<Scalar>
   /// Rows of `channels` values: gradScale, gradCenterScale, gradShift.
@@ -95,13 +97,13 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
 
   /// dx for every element of `shape`, split over threads by planes or rows.
   func all<ReLU: KernelSwitch, Centered: KernelSwitch>(
-    _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
+    _ x: UnsafePointer<Element>, _ dy: UnsafePointer<Element>, _ dx: UnsafeMutablePointer<Element>,
     shape: BatchNormShape, relu: ReLU.Type, centered: Centered.Type
   ) {
     switch shape.kernelLayout {
     case .channelsFirst:
       let spatial = shape.spatial
-      let streams = streamsOutput(shape, scalar: Scalar.self, buffers: 3)
+      let streams = streamsOutput(shape, scalar: Element.self, buffers: 3)
       parallelFor(shape.batch * shape.channels, costPerItem: 2 * spatial) { planes in
         for plane in planes {
           let offset = plane * spatial
@@ -119,7 +121,7 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
         if streams { bn_stream_fence() }
       }
     case .channelsLast:
-      if streamsOutput(shape, scalar: Scalar.self, buffers: 3) {
+      if streamsOutput(shape, scalar: Element.self, buffers: 3) {
         withDoubledRows((0..<6).map(coefficients), channels: channels) { doubled in
           streamRows(x, dy, dx, rowCount: shape.valuesPerChannel, doubled: doubled, relu: relu, centered: centered)
         }
@@ -159,7 +161,7 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
   /// streaming stores when `Streams` is on (``writeRun(into:length:streams:vector:value:)``).
   @inline(__always)
   static func run<ReLU: KernelSwitch, Centered: KernelSwitch, Streams: KernelSwitch>(
-    _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
+    _ x: UnsafePointer<Element>, _ dy: UnsafePointer<Element>, _ dx: UnsafeMutablePointer<Element>,
     length: Int, coefficients: ChannelInputGradientCoefficients<Scalar>, relu: ReLU.Type, centered: Centered.Type,
     streams: Streams.Type = SwitchOff.self
   ) {
@@ -169,11 +171,11 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
     let gradShift = SIMD8(repeating: coefficients.gradShift)
     writeRun(into: dx, length: length, streams: streams) { index in
       value(
-        x.loadVector(at: index), dy.loadVector(at: index), center: center, scale: scale, shift: shift,
+        Element.loadVector(x, at: index), Element.loadVector(dy, at: index), center: center, scale: scale, shift: shift,
         gradScale: gradScale, gradCenterScale: gradCenterScale, gradShift: gradShift, relu: relu, centered: centered)
     } value: { index in
       value(
-        SIMD2(x[index], 0), SIMD2(dy[index], 0), center: center.lowHalf.lowHalf, scale: scale.lowHalf.lowHalf,
+        SIMD2(Element.value(x, at: index), 0), SIMD2(Element.value(dy, at: index), 0), center: center.lowHalf.lowHalf, scale: scale.lowHalf.lowHalf,
         shift: shift.lowHalf.lowHalf, gradScale: gradScale.lowHalf.lowHalf,
         gradCenterScale: gradCenterScale.lowHalf.lowHalf, gradShift: gradShift.lowHalf.lowHalf,
         relu: relu, centered: centered)[0]
@@ -184,7 +186,7 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
   /// (``writeRows(into:rows:channels:vector:value:)``), with the six coefficient rows read
   /// from `doubled` (``withDoubledRows(_:channels:_:)``: row k at `doubled + 2k·C`).
   private func streamRows<ReLU: KernelSwitch, Centered: KernelSwitch>(
-    _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, rowCount: Int,
+    _ x: UnsafePointer<Element>, _ dy: UnsafePointer<Element>, _ dx: UnsafeMutablePointer<Element>, rowCount: Int,
     doubled: UnsafePointer<Scalar>, relu: ReLU.Type, centered: Centered.Type
   ) {
     let width = channels
@@ -195,10 +197,10 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
       writeRows(into: dx, rows: range, channels: width) { offset, column in
         // This is safe: column < C, so column + 7 < 2·C (writeRows).
         Self.vectorGradient(
-          x.loadVector(at: offset), dy.loadVector(at: offset), column: column, rows: rows, relu: relu,
+          Element.loadVector(x, at: offset), Element.loadVector(dy, at: offset), column: column, rows: rows, relu: relu,
           centered: centered)
       } value: { offset, column in
-        Self.scalarGradient(x[offset], dy[offset], column: column, rows: rows, relu: relu, centered: centered)
+        Self.scalarGradient(Element.value(x, at: offset), Element.value(dy, at: offset), column: column, rows: rows, relu: relu, centered: centered)
       }
       bn_stream_fence()
     }
@@ -247,21 +249,23 @@ private struct InputGradientRun<Scalar: BatchNormScalar> {
   /// A channels-last row: per-channel coefficient vectors.
   @inline(__always)
   func row<ReLU: KernelSwitch, Centered: KernelSwitch>(
-    _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
+    _ x: UnsafePointer<Element>, _ dy: UnsafePointer<Element>, _ dx: UnsafeMutablePointer<Element>,
     relu: ReLU.Type, centered: Centered.Type
   ) {
     let rows = coefficientRows
     var column = 0
     while column + 8 <= channels {
-      dx.storeVector(
+      Element.storeVector(
         Self.vectorGradient(
-          x.loadVector(at: column), dy.loadVector(at: column), column: column, rows: rows, relu: relu,
-          centered: centered), at: column)
+          Element.loadVector(x, at: column), Element.loadVector(dy, at: column), column: column, rows: rows, relu: relu,
+          centered: centered), to: dx, at: column)
       column += 8
     }
     while column < channels {
-      dx[column] = Self.scalarGradient(
-        x[column], dy[column], column: column, rows: rows, relu: relu, centered: centered)
+      Element.store(
+        Self.scalarGradient(
+          Element.value(x, at: column), Element.value(dy, at: column), column: column, rows: rows, relu: relu,
+          centered: centered), to: dx, at: column)
       column += 1
     }
   }

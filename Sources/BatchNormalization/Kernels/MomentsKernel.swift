@@ -1,4 +1,5 @@
 import ComputeRuntime
+import HalfPrecision
 
 /// Per-channel batch statistics (count, mean, M2) in one pass over the input.
 ///
@@ -359,8 +360,21 @@ private func channelsLastBlockSums<Element: KernelElement, Partial: BatchNormSca
 
 /// Each channel's moments of `input` (`shape.elementCount` values), in a new array. A
 /// channel whose shifted sums overflowed is measured again with ``scaledChannelMoments(of:shape:channel:)``.
-func channelMoments<Scalar: BatchNormScalar>(of input: BatchElements<Scalar>, shape: BatchNormShape) -> [ChannelMoments] {
-  withKernelElements(input) { channelMoments(ofElements: $0, shape: shape) } double: { channelMoments(ofElements: $0, shape: shape) }
+///
+/// `Stored` is Float or Double, or 16-bit storage read in place (``isKernelElement(_:)``).
+func channelMoments<Stored>(of input: BatchElements<Stored>, shape: BatchNormShape) -> [ChannelMoments] {
+  MomentsCall(input: input, shape: shape).runAsKnownElement()
+}
+
+/// ``channelMoments(ofElements:shape:)`` for the kernel element that `Stored` is.
+private struct MomentsCall<Stored>: KernelCall {
+  typealias Failure = Never
+  let input: BatchElements<Stored>
+  let shape: BatchNormShape
+
+  func run<Element: KernelElement>(as element: Element.Type) -> [ChannelMoments] {
+    channelMoments(ofElements: input.viewed(as: element), shape: shape)
+  }
 }
 
 /// ``channelMoments(of:shape:)`` for any element the kernels read (16-bit storage too).

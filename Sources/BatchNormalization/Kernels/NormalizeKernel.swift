@@ -15,20 +15,22 @@ typealias ChannelCoefficients<Scalar: BatchNormScalar> = ChannelRows<Scalar>
 /// output too large for the cache is written with streaming stores
 /// (``streamsOutput(_:scalar:buffers:)``; channels-first planes through
 /// ``writeRun(into:length:streams:vector:value:)``, channels-last rows through
-/// ``writeRows(into:rows:channels:vector:value:)``).
-func normalize<Scalar: BatchNormScalar>(
-  input: BatchElements<Scalar>, shape: BatchNormShape,
-  coefficients: ChannelCoefficients<Scalar>, activation: FusedActivation, output: MutableBatchElements<Scalar>
+/// ``writeRows(into:rows:channels:vector:value:)``). x is read and y written as
+/// `Element`s: Float or Double, or 16-bit storage computed in Float with the Float
+/// layer's arithmetic and rounded once (two bytes each way per value instead of four).
+func normalize<Element: KernelElement>(
+  input: BatchElements<Element>, shape: BatchNormShape,
+  coefficients: ChannelCoefficients<Element.Value>, activation: FusedActivation, output: MutableBatchElements<Element>
 ) {
   let input = input.buffer, output = output.buffer
   assert(input.count == shape.elementCount && output.count == shape.elementCount)
   assert(coefficients.channels == shape.channels)
   guard let source = input.baseAddress, let destination = output.baseAddress else { return }
   coefficients.withTable { table in
-    let kernel = NormalizeKernel(
+    let kernel = NormalizeKernel<Element>(
       source: source, destination: destination, shape: shape, center: table, scale: table + shape.channels,
       shift: table + 2 * shape.channels)
-    switch (activation == .relu, streamsOutput(shape, scalar: Scalar.self)) {
+    switch (activation == .relu, streamsOutput(shape, scalar: Element.self)) {
     case (false, false): kernel.run(relu: SwitchOff.self, streams: SwitchOff.self)
     case (false, true): kernel.run(relu: SwitchOff.self, streams: SwitchOn.self)
     case (true, false): kernel.run(relu: SwitchOn.self, streams: SwitchOff.self)
@@ -37,10 +39,39 @@ func normalize<Scalar: BatchNormScalar>(
   }
 }
 
+/// ``normalize(input:shape:coefficients:activation:output:)`` on the storage that code
+/// generic over the scalar holds: Float or Double with coefficients of their own type, or
+/// 16-bit storage with Float coefficients (``isKernelElement(_:)`` must hold for `Stored`).
+func normalize<Stored, Value: BatchNormScalar>(
+  stored input: BatchElements<Stored>, shape: BatchNormShape, coefficients: ChannelCoefficients<Value>,
+  activation: FusedActivation, output: MutableBatchElements<Stored>
+) {
+  NormalizeCall(input: input, shape: shape, coefficients: coefficients, activation: activation, output: output)
+    .runAsKnownElement()
+}
+
+/// ``normalize(input:shape:coefficients:activation:output:)`` for the kernel element that
+/// `Stored` is; the coefficients are of its computing type.
+private struct NormalizeCall<Stored, Value: BatchNormScalar>: KernelCall {
+  typealias Failure = Never
+  let input: BatchElements<Stored>
+  let shape: BatchNormShape
+  let coefficients: ChannelCoefficients<Value>
+  let activation: FusedActivation
+  let output: MutableBatchElements<Stored>
+
+  func run<Element: KernelElement>(as element: Element.Type) {
+    normalize(
+      input: input.viewed(as: element), shape: shape, coefficients: coefficients as! ChannelCoefficients<Element.Value>,
+      activation: activation, output: output.viewed(as: element))
+  }
+}
+
 /// The pointers of one normalize call. Lives only inside `normalize`.
-private struct NormalizeKernel<Scalar: BatchNormScalar> {
-  let source: UnsafePointer<Scalar>
-  let destination: UnsafeMutablePointer<Scalar>
+private struct NormalizeKernel<Element: KernelElement> {
+  typealias Scalar = Element.Value
+  let source: UnsafePointer<Element>
+  let destination: UnsafeMutablePointer<Element>
   let shape: BatchNormShape
   let center: UnsafePointer<Scalar>
   let scale: UnsafePointer<Scalar>
@@ -58,10 +89,10 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
           let scaleVector = SIMD8<Scalar>(repeating: scale[channel])
           let shiftVector = SIMD8<Scalar>(repeating: shift[channel])
           writeRun(into: destination + plane * spatial, length: spatial, streams: streams) { index in
-            let value = (source.loadVector(at: plane * spatial + index) - centerVector) * scaleVector + shiftVector
+            let value = (Element.loadVector(source, at: plane * spatial + index) - centerVector) * scaleVector + shiftVector
             return ReLU.isOn ? value.replacing(with: 0, where: value .<= 0) : value
           } value: { index in
-            let value = (source[plane * spatial + index] - center[channel]) * scale[channel] + shift[channel]
+            let value = (Element.value(source, at: plane * spatial + index) - center[channel]) * scale[channel] + shift[channel]
             return ReLU.isOn && value <= 0 ? 0 : value
           }
         }
@@ -90,11 +121,11 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
     parallelFor(shape.valuesPerChannel, costPerItem: channels) { rows in
       writeRows(into: destination, rows: rows, channels: channels) { offset, column in
         // This is safe: column < C, so column + 7 < 2·C (writeRows).
-        let value = (source.loadVector(at: offset) - center.loadVector(at: column)) * scale.loadVector(at: column)
+        let value = (Element.loadVector(source, at: offset) - center.loadVector(at: column)) * scale.loadVector(at: column)
           + shift.loadVector(at: column)
         return ReLU.isOn ? value.replacing(with: 0, where: value .<= 0) : value
       } value: { offset, column in
-        let value = (source[offset] - center[column]) * scale[column] + shift[column]
+        let value = (Element.value(source, at: offset) - center[column]) * scale[column] + shift[column]
         return ReLU.isOn && value <= 0 ? 0 : value
       }
       bn_stream_fence()
@@ -123,10 +154,10 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
         for start in stride(from: range.lowerBound * period, to: range.upperBound * period, by: period) {
           var offset = 0
           while offset < period {
-            var value = (source.loadVector(at: start + offset) - center.loadVector(at: offset))
+            var value = (Element.loadVector(source, at: start + offset) - center.loadVector(at: offset))
               * scale.loadVector(at: offset) + shift.loadVector(at: offset)
             if ReLU.isOn { value.replace(with: 0, where: value .<= 0) }
-            destination.storeVector(value, at: start + offset)
+            Element.storeVector(value, to: destination, at: start + offset)
             offset += 8
           }
         }
@@ -141,15 +172,15 @@ private struct NormalizeKernel<Scalar: BatchNormScalar> {
     let values = source + offset, output = destination + offset
     var column = 0
     while column + 8 <= shape.channels {
-      var value = (values.loadVector(at: column) - center.loadVector(at: column)) * scale.loadVector(at: column)
+      var value = (Element.loadVector(values, at: column) - center.loadVector(at: column)) * scale.loadVector(at: column)
         + shift.loadVector(at: column)
       if ReLU.isOn { value.replace(with: 0, where: value .<= 0) }
-      output.storeVector(value, at: column)
+      Element.storeVector(value, to: output, at: column)
       column += 8
     }
     while column < shape.channels {
-      let value = (values[column] - center[column]) * scale[column] + shift[column]
-      output[column] = ReLU.isOn && value <= 0 ? 0 : value
+      let value = (Element.value(values, at: column) - center[column]) * scale[column] + shift[column]
+      Element.store(ReLU.isOn && value <= 0 ? 0 : value, to: output, at: column)
       column += 1
     }
   }

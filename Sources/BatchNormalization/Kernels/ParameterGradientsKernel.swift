@@ -87,10 +87,10 @@ private func inputGradientCoefficients<Scalar: BatchNormScalar>(
 /// its coefficients, then its dx while its planes are still in cache (x and dy are read
 /// from memory once instead of twice when a channel's N·S values fit the cache).
 /// The same arithmetic as the separate passes, so the same results.
-func channelBlockedBackward<Scalar: BatchNormScalar>(
-  input: BatchElements<Scalar>, gradOutput: BatchElements<Scalar>, shape: BatchNormShape,
-  forward: ChannelCoefficients<Scalar>, inverseStandardDeviation: ArraySlice<Scalar>, activation: FusedActivation,
-  gradInput: MutableBatchElements<Scalar>
+func channelBlockedBackward<Element: KernelElement>(
+  input: BatchElements<Element>, gradOutput: BatchElements<Element>, shape: BatchNormShape,
+  forward: ChannelCoefficients<Element.Value>, inverseStandardDeviation: ArraySlice<Element.Value>,
+  activation: FusedActivation, gradInput: MutableBatchElements<Element>
 ) -> [GradientSums] {
   let channels = shape.channels
   precondition(forward.channels == channels && inverseStandardDeviation.count == channels)

@@ -29,21 +29,22 @@ func streamsOutput<Scalar>(_ shape: BatchNormShape, scalar: Scalar.Type, buffers
 }
 
 /// Writes `length` values of one contiguous run, eight at a time from `vector(index)` and
-/// one at a time from `value(index)`. With `Streams` on (Float only), the run's whole
+/// one at a time from `value(index)`, each rounded to the element type (16-bit storage
+/// writes the Float results). With `Streams` on (Float only), the run's whole
 /// 64-byte lines are written with streaming stores and the partial lines at either end with
 /// ordinary ones: a line written both ways would be read in and flushed again. The caller ends its loop of runs with
 /// `bn_stream_fence()`.
 @inline(__always)
-func writeRun<Scalar: BatchNormScalar, Streams: KernelSwitch>(
-  into destination: UnsafeMutablePointer<Scalar>, length: Int, streams: Streams.Type,
-  vector: (Int) -> SIMD8<Scalar>, value: (Int) -> Scalar
+func writeRun<Element: KernelElement, Streams: KernelSwitch>(
+  into destination: UnsafeMutablePointer<Element>, length: Int, streams: Streams.Type,
+  vector: (Int) -> SIMD8<Element.Value>, value: (Int) -> Element.Value
 ) {
   var index = 0
-  if Streams.isOn, Scalar.self == Float.self {
+  if Streams.isOn, Element.self == Float.self {
     // Floats up to the first line boundary, then whole lines of 16 Floats.
     let lines = streamedLines(UnsafeMutableRawPointer(destination), floats: length)
     while index < lines.lowerBound {
-      destination[index] = value(index)
+      Element.store(value(index), to: destination, at: index)
       index += 1
     }
     while index < lines.upperBound {
@@ -55,12 +56,17 @@ func writeRun<Scalar: BatchNormScalar, Streams: KernelSwitch>(
       index += 8
     }
   }
+  while index + 16 <= length {
+    Element.storeVector(vector(index), to: destination, at: index)
+    Element.storeVector(vector(index + 8), to: destination, at: index + 8)
+    index += 16
+  }
   while index + 8 <= length {
-    destination.storeVector(vector(index), at: index)
+    Element.storeVector(vector(index), to: destination, at: index)
     index += 8
   }
   while index < length {
-    destination[index] = value(index)
+    Element.store(value(index), to: destination, at: index)
     index += 1
   }
 }
@@ -68,7 +74,8 @@ func writeRun<Scalar: BatchNormScalar, Streams: KernelSwitch>(
 /// Writes `rows` of a channels-last output (rows of `channels` values) with streaming
 /// stores, as one contiguous run like ``writeRun(into:length:streams:vector:value:)``, so
 /// that only the run's two ends hold partial lines, however short the rows. Float only
-/// (``streamsOutput(_:scalar:buffers:)``; another type is written with ordinary stores).
+/// (``streamsOutput(_:scalar:buffers:)``; another type is written with ordinary stores,
+/// rounded to the element type).
 /// `vector(offset, column)` gives the eight values at element `offset` of the output, whose
 /// first column is `column` (0 ≤ column < C); their columns run on past C into the next
 /// row, so the caller reads its per-channel coefficients from rows doubled to 2·C values
@@ -78,23 +85,23 @@ func writeRun<Scalar: BatchNormScalar, Streams: KernelSwitch>(
 /// as a conditional move it made every coefficient load wait for the previous column. The caller ends its loop of runs with
 /// `bn_stream_fence()`.
 @inline(__always)
-func writeRows<Scalar: BatchNormScalar>(
-  into destination: UnsafeMutablePointer<Scalar>, rows: Range<Int>, channels: Int,
-  vector: (_ offset: Int, _ column: Int) -> SIMD8<Scalar>, value: (_ offset: Int, _ column: Int) -> Scalar
+func writeRows<Element: KernelElement>(
+  into destination: UnsafeMutablePointer<Element>, rows: Range<Int>, channels: Int,
+  vector: (_ offset: Int, _ column: Int) -> SIMD8<Element.Value>, value: (_ offset: Int, _ column: Int) -> Element.Value
 ) {
   precondition(channels >= 8, "streamed channels-last rows need C ≥ 8")
   let start = rows.lowerBound * channels, end = rows.upperBound * channels
-  let lines = Scalar.self == Float.self ? streamedLines(UnsafeMutableRawPointer(destination + start), floats: end - start) : 0..<0
+  let lines = Element.self == Float.self ? streamedLines(UnsafeMutableRawPointer(destination + start), floats: end - start) : 0..<0
   var offset = start
   while offset < start + lines.lowerBound {
-    destination[offset] = value(offset, offset % channels)
+    Element.store(value(offset, offset % channels), to: destination, at: offset)
     offset += 1
   }
   var column = offset % channels
-  if Scalar.self == Float.self {
+  if Element.self == Float.self {
     while offset < start + lines.upperBound {
       // This is safe: destination + offset is 32-byte aligned (a line start, or its middle),
-      // its eight values lie inside the run, and Scalar is Float.
+      // its eight values lie inside the run, and the elements are Floats.
       bn_stream_store_float8(
         UnsafeMutableRawPointer(destination + offset).assumingMemoryBound(to: Float.self),
         unsafeBitCast(vector(offset, column), to: SIMD8<Float>.self))
@@ -104,13 +111,13 @@ func writeRows<Scalar: BatchNormScalar>(
     }
   }
   while offset + 8 <= end {
-    destination.storeVector(vector(offset, column), at: offset)
+    Element.storeVector(vector(offset, column), to: destination, at: offset)
     offset += 8
     column += 8
     if _slowPath(column >= channels) { column -= channels }
   }
   while offset < end {
-    destination[offset] = value(offset, column)
+    Element.store(value(offset, column), to: destination, at: offset)
     offset += 1
     column += 1
     if column == channels { column = 0 }

@@ -131,10 +131,10 @@ extension BatchNorm {
   /// ```
   /// ∂γ and ∂β are this shard's own contributions, so that summing every parameter's
   /// gradient over the ranks (data-parallel training) gives the whole batch's.
-  func synchronizedBackward(
-    _ gradOutput: BatchElements<Scalar>, input: BatchElements<Scalar>, context: BatchNormContext<Scalar>,
-    into gradInput: MutableBatchElements<Scalar>, synchronization: BatchNormSynchronization
-  ) throws(BatchNormError) -> ParameterGradients<Scalar> {
+  func synchronizedBackward<Element: KernelElement>(
+    _ gradOutput: BatchElements<Element>, input: BatchElements<Element>, context: BatchNormContext<Scalar>,
+    into gradInput: MutableBatchElements<Element>, synchronization: BatchNormSynchronization
+  ) throws(BatchNormError) -> ParameterGradients<Scalar> where Element.Value == Scalar {
     var problem: BatchNormError? = nil
     do throws(BatchNormError) {
       try validateBackward(gradOutput, input: input, context: context, into: gradInput)
