@@ -122,8 +122,11 @@ public struct TrainingCheckpoint<Scalar: NetworkScalar> {
       switch stored.elements {
       case .float32(let floats) where Scalar.self == Float.self: values = floats as! [Scalar]
       case .float64(let doubles) where Scalar.self == Double.self: values = doubles as! [Scalar]
+      // A state saved in half precision, as its network's tensors: widened exactly.
+      case _ where Scalar.self == Float.self && stored.isHalfPrecision: values = stored.floatsWidening()! as! [Scalar]
       default:
-        throw failure("optimizer tensor '\(key)' is \(stored.dtypeName) but must be \(Scalar.self == Float.self ? "float32" : "float64")")
+        let expected = Scalar.self == Float.self ? "float32 (or float16 or bfloat16, widened)" : "float64"
+        throw failure("optimizer tensor '\(key)' is \(stored.dtypeName) but must be \(expected)")
       }
       guard values.count == sizes[index] else {
         throw failure("optimizer tensor '\(key)' has \(values.count) values, the parameter \(sizes[index])")

@@ -1,5 +1,6 @@
 import FileFormats
 import Foundation
+import HalfPrecision
 import Testing
 
 @testable import NeuralNetwork
@@ -102,6 +103,37 @@ import Testing
     fewerDropouts.dropoutStates.removeLast()
     #expect(throws: TrainingError.self) { try fresh.restore(fewerDropouts) }
     #expect(fresh.state == (try Self.trainer(optimizer: "sgd")).state)
+  }
+
+  /// A training state whose tensors were saved in half precision (the network's and the
+  /// optimizer's) resumes widened exactly, as a half checkpoint loads.
+  @Test(arguments: ["float16", "bfloat16"])
+  func aHalfPrecisionStateResumesWidened(halfType: String) throws {
+    let data = try TrainerTests.clusters(perClass: 10, seed: 1)
+    var trainer = try Self.trainer(optimizer: "adam")
+    try trainer.trainEpoch(on: data)
+    let checkpoint = try Checkpoint(architecture: Architecture(parsing: Self.architecture), sampleShape: [6], model: trainer.model)
+    var file = TrainingCheckpoint(checkpoint: checkpoint, trainer: trainer.state).encoded()
+    var widened: [String: [Float]] = [:]
+    for (key, tensor) in file.tensors {
+      guard let values = tensor.floats() else { continue }
+      file.tensors[key] =
+        halfType == "float16"
+        ? StoredArray(shape: tensor.shape, float16: Float16.narrowed(values))
+        : StoredArray(shape: tensor.shape, bfloat16: BFloat16.narrowed(values))
+      widened[key] = file.tensors[key]!.floatsWidening()
+    }
+    let resumed = try TrainingCheckpoint<Float>(decoding: file, file: "half.resume.safetensors")
+    let names = resumed.checkpoint.model.parameterNames
+    for (index, name) in names.enumerated() {
+      #expect(resumed.checkpoint.model.parameters[index].scalars == widened[name], "\(name)")
+      for kind in ["exp_avg", "exp_avg_sq"] {
+        let buffer = resumed.trainer.optimizer.buffers[kind]?[index]
+        #expect(buffer == widened["optimizer.\(kind).\(name)"], "\(kind) \(name)")
+        #expect(buffer != trainer.state.optimizer.buffers[kind]![index], "\(kind) \(name) was not rounded")
+      }
+    }
+    #expect(throws: CheckpointError.self) { try TrainingCheckpoint<Double>(decoding: file, file: "half.resume.safetensors") }
   }
 
   @Test func aPlainModelIsNotATrainingState() throws {
