@@ -121,6 +121,7 @@ private struct InputGradientRun<Element: KernelElement> {
         if streams { bn_stream_fence() }
       }
     case .channelsLast:
+      if channels < 8 { return fewChannels(x, dy, dx, rowCount: shape.valuesPerChannel, relu: relu, centered: centered) }
       if streamsOutput(shape, scalar: Element.self, buffers: 3) {
         withDoubledRows((0..<6).map(coefficients), channels: channels) { doubled in
           streamRows(x, dy, dx, rowCount: shape.valuesPerChannel, doubled: doubled, relu: relu, centered: centered)
@@ -133,6 +134,48 @@ private struct InputGradientRun<Element: KernelElement> {
           self.row(x + offset, dy + offset, dx + offset, relu: relu, centered: centered)
         }
       }
+    }
+  }
+
+  /// Channels-last with C < 8, where a vector holds more than one row (an (N, 3) batch):
+  /// the six coefficient rows repeated over a period of P = lcm(C, 8) values, so that
+  /// every P consecutive elements from a multiple of P meet the same P/8 coefficient
+  /// vectors; the rows after the last whole period one at a time. The same arithmetic per
+  /// element as ``row(_:_:_:relu:centered:)``, which went value by value here.
+  private func fewChannels<ReLU: KernelSwitch, Centered: KernelSwitch>(
+    _ x: UnsafePointer<Element>, _ dy: UnsafePointer<Element>, _ dx: UnsafeMutablePointer<Element>, rowCount: Int,
+    relu: ReLU.Type, centered: Centered.Type
+  ) {
+    var period = 8
+    while period % channels != 0 { period += 8 }
+    let periods = rowCount * channels / period
+    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 6 * period) { pattern in
+      // This is safe: the pattern holds six rows of P values, each period's loads and
+      // stores stay inside its P elements, and P·periods ≤ N·C.
+      let table = pattern.baseAddress!
+      for row in 0..<6 {
+        for index in 0..<period { (table + row * period + index).initialize(to: coefficients(row)[index % channels]) }
+      }
+      let first = UnsafePointer(table)
+      let rows = CoefficientRows(
+        center: first, scale: first + period, shift: first + 2 * period, gradScale: first + 3 * period,
+        gradCenterScale: first + 4 * period, gradShift: first + 5 * period)
+      parallelFor(periods, costPerItem: 2 * period) { range in
+        for start in stride(from: range.lowerBound * period, to: range.upperBound * period, by: period) {
+          var offset = 0
+          while offset < period {
+            let gradient = Self.vectorGradient(
+              Element.loadVector(x, at: start + offset), Element.loadVector(dy, at: start + offset), column: offset,
+              rows: rows, relu: relu, centered: centered)
+            Element.storeVector(gradient, to: dx, at: start + offset)
+            offset += 8
+          }
+        }
+      }
+    }
+    for row in periods * period / channels..<rowCount {
+      let offset = row * channels
+      self.row(x + offset, dy + offset, dx + offset, relu: relu, centered: centered)
     }
   }
 
