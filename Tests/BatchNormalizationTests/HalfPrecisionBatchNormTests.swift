@@ -162,7 +162,8 @@ import Testing
   /// Shapes that take each path of the backward kernels, which read 16-bit x and dy in
   /// place and write 16-bit dx: channel by channel (N = 1, and planes of ≥ 16 Ki values),
   /// two passes over several blocks, channels-last with few rows and many columns, with
-  /// many rows over several blocks, and channel counts that are not a multiple of eight.
+  /// many rows over several blocks, channel counts that are not a multiple of eight, and
+  /// fewer than eight channels-last channels (a period of lcm(C, 8) values at a time).
   static let backwardShapes: [(dimensions: [Int], layout: ChannelLayout)] = [
     ([1, 4, 300], .channelsFirst),
     ([2, 3, 128, 130], .channelsFirst),
@@ -171,6 +172,8 @@ import Testing
     ([6, 100], .channelsLast),
     ([9000, 13], .channelsLast),
     ([4, 7, 7, 37], .channelsLast),
+    ([3000, 3], .channelsLast),
+    ([2, 9, 9, 5], .channelsLast),
   ]
 
   /// Backward with batch and with frozen statistics, with and without the fused ReLU,

@@ -360,15 +360,116 @@ private struct GradientSumsContext<Element: KernelElement> {
         }
       }
       if Scalar.self == Float.self {
-        channelsLastBlock(
+        blockSums(
           rows: rows, channels: channels, sums: sums, dots: dots, partial: Scalar.self, relu: relu,
           writesInputGradient: writesInputGradient)
         if allFinite(scratch.baseAddress!, count: 2 * width) { return store() }
       }
-      channelsLastBlock(
+      blockSums(
         rows: rows, channels: channels, sums: sums, dots: dots, partial: Double.self, relu: relu,
         writesInputGradient: writesInputGradient)
       store()
+    }
+  }
+
+  /// A block's sums with `Partial` run sums: a period at a time when C < 8 (the block's
+  /// rows are then one contiguous run), else eight columns at a time.
+  @inline(__always)
+  private func blockSums<Partial: BatchNormScalar, ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    rows: Range<Int>, channels: Range<Int>, sums: UnsafeMutablePointer<Double>, dots: UnsafeMutablePointer<Double>,
+    partial: Partial.Type, relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) {
+    if shape.channels < 8 {
+      fewChannelsBlock(rows: rows, sums: sums, dots: dots, partial: partial, relu: relu, writesInputGradient: writesInputGradient)
+    } else {
+      channelsLastBlock(
+        rows: rows, channels: channels, sums: sums, dots: dots, partial: partial, relu: relu,
+        writesInputGradient: writesInputGradient)
+    }
+  }
+
+  /// The sums of a block of channels-last rows when C < 8, where a vector holds more than
+  /// one row (an (N, 3) batch) and the block's rows × C values are one contiguous run: a
+  /// period of P = lcm(C, 8) values at a time, with center, scale and shift repeated over
+  /// the period, so that the k-th vector of every period holds the same channels in the same
+  /// lanes. Each lane adds into `Partial` run sums of at most ``partialSumLength`` periods,
+  /// then into Double; at the end the lanes of each channel are added in lane order, and
+  /// the values after the last whole period in Double one by one.
+  private func fewChannelsBlock<Partial: BatchNormScalar, ReLU: KernelSwitch, WritesInputGradient: KernelSwitch>(
+    rows: Range<Int>, sums: UnsafeMutablePointer<Double>, dots: UnsafeMutablePointer<Double>, partial: Partial.Type,
+    relu: ReLU.Type, writesInputGradient: WritesInputGradient.Type
+  ) {
+    let channels = shape.channels
+    var period = 8
+    while period % channels != 0 { period += 8 }
+    let vectors = period / 8
+    let (start, end) = (rows.lowerBound * channels, rows.upperBound * channels)
+    let periods = (end - start) / period
+    sums.update(repeating: 0, count: channels)
+    dots.update(repeating: 0, count: channels)
+    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 3 * period) { pattern in
+      withUnsafeTemporaryAllocation(of: SIMD8<Double>.self, capacity: 2 * vectors) { totals in
+        withUnsafeTemporaryAllocation(of: SIMD8<Partial>.self, capacity: 3 * vectors) { runs in
+          // This is safe: the pattern holds center, scale and shift over P values each;
+          // totals and runs hold one vector per position of a period (runs: centers too);
+          // each period's loads and stores stay inside its P elements, and start + P·periods ≤ end.
+          let (centers, scales, shifts) = (pattern.baseAddress!, pattern.baseAddress! + period, pattern.baseAddress! + 2 * period)
+          for index in 0..<period {
+            (centers + index).initialize(to: center[index % channels])
+            (scales + index).initialize(to: scale[index % channels])
+            (shifts + index).initialize(to: shift[index % channels])
+          }
+          let (sumTotals, dotTotals) = (totals.baseAddress!, totals.baseAddress! + vectors)
+          sumTotals.initialize(repeating: SIMD8(), count: 2 * vectors)
+          let (runSums, runDots, partialCenters) = (runs.baseAddress!, runs.baseAddress! + vectors, runs.baseAddress! + 2 * vectors)
+          for position in 0..<vectors {
+            (partialCenters + position).initialize(to: SIMD8<Partial>(UnsafePointer(centers).loadVector(at: 8 * position)))
+          }
+          var done = 0
+          while done < periods {
+            let runEnd = min(periods, done + partialSumLength)
+            runSums.initialize(repeating: SIMD8(), count: 2 * vectors)
+            for index in done..<runEnd {
+              let base = start + index * period
+              for position in 0..<vectors {
+                let (offset, column) = (base + 8 * position, 8 * position)
+                let value = Element.loadVector(x, at: offset)
+                let maskedGradient = masked(
+                  Element.loadVector(dy, at: offset), value, center: centers, scale: scales, shift: shifts, at: column,
+                  relu: relu)
+                if WritesInputGradient.isOn {
+                  Element.storeVector(maskedGradient * UnsafePointer(scales).loadVector(at: column), to: dx!, at: offset)
+                }
+                let gradient = SIMD8<Partial>(maskedGradient)
+                runSums[position] += gradient
+                runDots[position] += gradient * (SIMD8<Partial>(value) - partialCenters[position])
+              }
+            }
+            for position in 0..<vectors {
+              sumTotals[position] += SIMD8<Double>(runSums[position])
+              dotTotals[position] += SIMD8<Double>(runDots[position])
+            }
+            done = runEnd
+          }
+          for position in 0..<vectors {
+            for lane in 0..<8 {
+              let channel = (8 * position + lane) % channels
+              sums[channel] += sumTotals[position][lane]
+              dots[channel] += dotTotals[position][lane]
+            }
+          }
+        }
+      }
+    }
+    for index in (start + periods * period)..<end {
+      let channel = index % channels
+      let maskedGradient = masked(
+        Element.value(dy, at: index), Element.value(x, at: index), center: center[channel], scale: scale[channel],
+        shift: shift[channel], relu: ReLU.isOn)
+      if WritesInputGradient.isOn { Element.store(maskedGradient * scale[channel], to: dx!, at: index) }
+      let gradient = Double(maskedGradient)
+      sums[channel] += gradient
+      dots[channel] += gradient * (Double(Element.value(x, at: index)) - Double(center[channel]))
     }
   }
 
