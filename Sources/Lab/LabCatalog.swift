@@ -4,6 +4,7 @@ public enum LabCatalog {
   public static let all: [any Experiment] = [
     ConvergenceExperiment(), SaturationExperiment(), LearningRateExperiment(), BesselExperiment(),
     RegularizationExperiment(), SmallBatchExperiment(), AffineExperiment(), SyncBatchNormExperiment(),
+    CovariateShiftExperiment(),
   ]
 
   /// Their command-line names, in report order.

@@ -434,3 +434,46 @@ import Testing
     #expect(Self.verdict(Self.runs(baseShift: 0.4)) == .mixed)
   }
 }
+
+@Suite struct CovariateShiftVerdictTests {
+  typealias Experiment = CovariateShiftExperiment
+
+  /// The baseline's measures (mean shift 0.1, W₁ 0.01, ‖G − G′‖/‖G‖ 0.2, loss 1.0) and
+  /// BN's as given.
+  static func verdict(meanShift: Double = 0.1, wasserstein: Double = 0.01, gradientChange: Double = 0.2, loss: Double = 1.0)
+    -> Verdict
+  {
+    let plain = Experiment.Summary(
+      batchNorm: false, meanShift: 0.1, stdLogRatio: 0.05, wasserstein: 0.01, gradientChange: 0.2,
+      gradientCosine: 0.98, finalLoss: 1.0, finalAccuracy: 0.8)
+    let normalized = Experiment.Summary(
+      batchNorm: true, meanShift: meanShift, stdLogRatio: 0.05, wasserstein: wasserstein,
+      gradientChange: gradientChange, gradientCosine: 0.98, finalLoss: loss, finalAccuracy: 0.85)
+    return Experiment.verdict([plain, normalized]).verdict
+  }
+
+  @Test func bothMeasuresReducedAndFasterHolds() {
+    #expect(Self.verdict(meanShift: 0.05, wasserstein: 0.005, gradientChange: 0.1, loss: 0.5) == .holds)
+  }
+
+  @Test func aBatchNormThatDoesNothingDoesNotHold() {
+    // The baseline's numbers for both networks.
+    #expect(Self.verdict() == .doesNotHold)
+    // Faster training alone does not make ICS reduced (Santurkar's finding).
+    #expect(Self.verdict(loss: 0.5) == .doesNotHold)
+  }
+
+  @Test func theThresholds() {
+    // Each measure must fall below 80 % of the baseline's.
+    #expect(Self.verdict(meanShift: 0.079, wasserstein: 0.0079, gradientChange: 0.159, loss: 0.5) == .holds)
+    #expect(Self.verdict(meanShift: 0.081, wasserstein: 0.0079, gradientChange: 0.159, loss: 0.5) == .mixed)
+    #expect(Self.verdict(meanShift: 0.079, wasserstein: 0.0081, gradientChange: 0.159, loss: 0.5) == .mixed)
+    #expect(Self.verdict(meanShift: 0.079, wasserstein: 0.0079, gradientChange: 0.161, loss: 0.5) == .mixed)
+    // Faster training: a final loss below 90 % of the baseline's.
+    #expect(Self.verdict(meanShift: 0.05, wasserstein: 0.005, gradientChange: 0.1, loss: 0.89) == .holds)
+    #expect(Self.verdict(meanShift: 0.05, wasserstein: 0.005, gradientChange: 0.1, loss: 0.91) == .mixed)
+    // One measure reduced is mixed.
+    #expect(Self.verdict(gradientChange: 0.1, loss: 0.5) == .mixed)
+    #expect(Self.verdict(meanShift: 0.05, wasserstein: 0.005, loss: 0.5) == .mixed)
+  }
+}
