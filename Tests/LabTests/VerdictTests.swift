@@ -477,3 +477,37 @@ import Testing
     #expect(Self.verdict(meanShift: 0.05, wasserstein: 0.005, loss: 0.5) == .mixed)
   }
 }
+
+@Suite struct SmoothnessVerdictTests {
+  typealias Experiment = SmoothnessExperiment
+
+  /// The baseline: β-smoothness 10, largest training rate 0.1; BN's as given.
+  static func verdict(beta: Double = 10, rate: Double = 0.1) -> Verdict {
+    let plain = Experiment.Summary(
+      batchNorm: false, lossBand: 0.5, gradientChange: 1, betaSmoothness: 10, largestTrainingRate: 0.1,
+      bestAccuracy: 0.8)
+    let normalized = Experiment.Summary(
+      batchNorm: true, lossBand: 0.5, gradientChange: 1, betaSmoothness: beta, largestTrainingRate: rate,
+      bestAccuracy: 0.85)
+    return Experiment.verdict([plain, normalized]).verdict
+  }
+
+  @Test func smootherAndLargerRatesHolds() {
+    #expect(Self.verdict(beta: 2, rate: 1) == .holds)
+  }
+
+  @Test func aBatchNormThatDoesNothingDoesNotHold() {
+    #expect(Self.verdict() == .doesNotHold)
+  }
+
+  @Test func theThresholds() {
+    // Smoother: BN's β below 80 % of the baseline's.
+    #expect(Self.verdict(beta: 7.9, rate: 1) == .holds)
+    #expect(Self.verdict(beta: 8.1, rate: 1) == .mixed)
+    // Larger rates: strictly larger than the baseline's largest.
+    #expect(Self.verdict(beta: 2, rate: 0.1) == .mixed)
+    #expect(Self.verdict(beta: 2, rate: 0.3) == .holds)
+    // A network that trains at no rate has none.
+    #expect(Self.verdict(beta: 20, rate: 0) == .doesNotHold)
+  }
+}

@@ -109,19 +109,11 @@ public struct CovariateShiftExperiment: Experiment {
     var optimizer = SigmoidMLP.optimizer(rate: learningRate)
     let linear = network.layers.indices.filter { network.layers[$0] is Linear<Float> }
     let weights = linear.map { layer in network.parameterNames.firstIndex(of: "\(layer).weight")! }
-    var generator = SeededGenerator(seed: seed &+ 500)
-    let sampler = BatchStatisticsSupport.Sampler.iid(batchSize: SigmoidMLP.batchSize)
-    var queue: [[Int]] = []
-    var next = 0
+    var batches = SigmoidMLP.Batches(train, seed: seed &+ 500)
     var lossSum = 0.0
     var lossCount = 0
     for step in 0..<setup.steps {
-      if next == queue.count {
-        queue = sampler.epoch(labels: train.labels, using: &generator)
-        next = 0
-      }
-      let (input, labels) = BatchStatisticsSupport.batch(train, queue[next])
-      next += 1
+      let (input, labels) = batches.next()
       let measuring = step % setup.every == 0
       let before = network
       let probeBefore = measuring ? try layerInputs(before, probe: probe, linear: linear) : []
@@ -291,22 +283,10 @@ public struct CovariateShiftExperiment: Experiment {
     func chart(_ table: DataTable, _ column: String, _ title: String, _ axis: String, scale: Axis.Scale = .linear)
       -> LineChart
     {
-      let series = kinds.map { kind -> Series in
-        let rows = table.rows.indices.filter { table.column("batch_norm")[$0] == kind.flag }
-        let steps = Array(Set(rows.map { table.column("step")[$0] })).sorted()
-        let seeds = Array(Set(rows.map { table.column("seed")[$0] })).sorted()
-        let perSeed = seeds.map { seed in
-          steps.map { step in
-            SigmoidMLP.mean(
-              rows.filter { table.column("seed")[$0] == seed && table.column("step")[$0] == step }.map {
-                table.column(column)[$0]
-              })
-          }
+      let series = kinds.map { kind in
+        SigmoidMLP.overSteps(table, flag: kind.flag, name: kind.label, color: kind.color, marker: kind.marker) {
+          table.column(column)[$0]
         }
-        let spread = SigmoidMLP.spread(perSeed)
-        return Series(
-          name: kind.label, x: steps, y: spread.mean, color: kind.color, marker: kind.marker,
-          band: BandPoint.band(x: steps, lower: spread.low, upper: spread.high))
       }
       return LineChart(
         title: title, xAxis: Axis("training step"), yAxis: Axis(axis, scale: scale), series: series, legend: .below,

@@ -34,6 +34,49 @@ enum SigmoidMLP {
     SGD(schedule: .constant(rate), momentum: momentum)
   }
 
+  /// The paper's batches of `data` in a new shuffle each epoch (seeded), one at a time.
+  struct Batches {
+    let data: LabeledSamples<Float>
+    var generator: SeededGenerator
+    var epoch: [[Int]] = []
+    var position = 0
+
+    init(_ data: LabeledSamples<Float>, seed: UInt64) {
+      self.data = data
+      generator = SeededGenerator(seed: seed)
+    }
+
+    /// The next batch: its samples and labels.
+    mutating func next() -> (input: Tensor<Float>, labels: [Int]) {
+      if position == epoch.count {
+        epoch = BatchStatisticsSupport.Sampler.iid(batchSize: batchSize).epoch(labels: data.labels, using: &generator)
+        position = 0
+      }
+      position += 1
+      return BatchStatisticsSupport.batch(data, epoch[position - 1])
+    }
+  }
+
+  /// A line over training steps for the networks with (`flag` 1) or without (0) BN in
+  /// `table` (columns batch_norm, seed, step): at each step the mean of `value` over the
+  /// rows of each seed, then over the seeds, with the min–max over seeds as the band.
+  static func overSteps(
+    _ table: DataTable, flag: Double, name: String, color: Color, marker: Marker, value: (Int) -> Double
+  ) -> Series {
+    let rows = table.rows.indices.filter { table.column("batch_norm")[$0] == flag }
+    let steps = Array(Set(rows.map { table.column("step")[$0] })).sorted()
+    let seeds = Array(Set(rows.map { table.column("seed")[$0] })).sorted()
+    let perSeed = seeds.map { seed in
+      steps.map { step in
+        mean(rows.filter { table.column("seed")[$0] == seed && table.column("step")[$0] == step }.map(value))
+      }
+    }
+    let spread = spread(perSeed)
+    return Series(
+      name: name, x: steps, y: spread.mean, color: color, marker: marker,
+      band: BandPoint.band(x: steps, lower: spread.low, upper: spread.high))
+  }
+
   /// The indices of the sigmoid layers, first to last.
   static func sigmoidIndices(_ network: Sequential<Float>) -> [Int] {
     network.layers.indices.filter { network.layers[$0] is Sigmoid<Float> }
