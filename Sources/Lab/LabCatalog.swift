@@ -4,7 +4,7 @@ public enum LabCatalog {
   public static let all: [any Experiment] = [
     ConvergenceExperiment(), SaturationExperiment(), LearningRateExperiment(), BesselExperiment(),
     RegularizationExperiment(), SmallBatchExperiment(), AffineExperiment(), SyncBatchNormExperiment(),
-    CovariateShiftExperiment(), SmoothnessExperiment(),
+    CovariateShiftExperiment(), NoisyBatchNormExperiment(), SmoothnessExperiment(),
   ]
 
   /// Their command-line names, in report order.

@@ -511,3 +511,37 @@ import Testing
     #expect(Self.verdict(beta: 20, rate: 0) == .doesNotHold)
   }
 }
+
+@Suite struct NoisyBatchNormVerdictTests {
+  typealias Experiment = NoisyBatchNormExperiment
+
+  /// BN ends at 0.85 and the plain network at 0.80 (its median drifting 0.5); the noisy
+  /// network as given.
+  static func verdict(accuracy: Double, drift: Double = 1) -> Verdict {
+    Experiment.verdict([
+      Experiment.Summary(network: .plain, finalAccuracy: 0.80, medianDrift: 0.5),
+      Experiment.Summary(network: .batchNorm, finalAccuracy: 0.85, medianDrift: 0.1),
+      Experiment.Summary(network: .noisyBatchNorm, finalAccuracy: accuracy, medianDrift: drift),
+    ]).verdict
+  }
+
+  @Test func unstableYetLikeBatchNormHolds() {
+    #expect(Self.verdict(accuracy: 0.85) == .holds)
+  }
+
+  @Test func noisyBatchNormThatLosesTheAdvantageDoesNotHold() {
+    #expect(Self.verdict(accuracy: 0.80) == .doesNotHold)
+  }
+
+  @Test func theThresholds() {
+    // Like BN: within 1.5 points of BN's accuracy.
+    #expect(Self.verdict(accuracy: 0.836) == .holds)
+    #expect(Self.verdict(accuracy: 0.834) == .mixed)
+    // Lost: within 1.5 points of the plain network's.
+    #expect(Self.verdict(accuracy: 0.816) == .mixed)
+    #expect(Self.verdict(accuracy: 0.814) == .doesNotHold)
+    // Less stable: the noisy input must drift more than the plain network's.
+    #expect(Self.verdict(accuracy: 0.85, drift: 0.49) == .mixed)
+    #expect(Self.verdict(accuracy: 0.85, drift: 0.51) == .holds)
+  }
+}

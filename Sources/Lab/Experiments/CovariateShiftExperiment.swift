@@ -36,12 +36,7 @@ public struct CovariateShiftExperiment: Experiment {
   /// A measure must fall below this share of the baseline's to count as reduced by BN.
   static let reductionShare = 0.8
 
-  struct Setup {
-    var steps: Int
-    var every: Int
-    var seeds: Int
-    var testCount: Int
-  }
+  typealias Setup = SigmoidMLP.Schedule
 
   static func setup(_ budget: LabBudget) -> Setup {
     budget.choose(
@@ -284,9 +279,10 @@ public struct CovariateShiftExperiment: Experiment {
       -> LineChart
     {
       let series = kinds.map { kind in
-        SigmoidMLP.overSteps(table, flag: kind.flag, name: kind.label, color: kind.color, marker: kind.marker) {
-          table.column(column)[$0]
-        }
+        SigmoidMLP.overSteps(
+          table, rows: SigmoidMLP.rows(table, where: "batch_norm", is: kind.flag), name: kind.label, color: kind.color,
+          marker: kind.marker
+        ) { table.column(column)[$0] }
       }
       return LineChart(
         title: title, xAxis: Axis("training step"), yAxis: Axis(axis, scale: scale), series: series, legend: .below,

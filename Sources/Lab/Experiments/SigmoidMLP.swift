@@ -34,6 +34,18 @@ enum SigmoidMLP {
     SGD(schedule: .constant(rate), momentum: momentum)
   }
 
+  /// How long a run of the MLP trains and how it is measured.
+  struct Schedule {
+    /// Training steps.
+    var steps: Int
+    /// Measured every this many steps, from step 0.
+    var every: Int
+    /// Seeds, each a network of its own.
+    var seeds: Int
+    /// Test samples for the accuracy.
+    var testCount: Int
+  }
+
   /// The paper's batches of `data` in a new shuffle each epoch (seeded), one at a time.
   struct Batches {
     let data: LabeledSamples<Float>
@@ -57,13 +69,12 @@ enum SigmoidMLP {
     }
   }
 
-  /// A line over training steps for the networks with (`flag` 1) or without (0) BN in
-  /// `table` (columns batch_norm, seed, step): at each step the mean of `value` over the
-  /// rows of each seed, then over the seeds, with the min–max over seeds as the band.
+  /// A line over training steps through `rows` of `table` (columns seed and step): at each
+  /// step the mean of `value` over the rows of each seed, then over the seeds, with the
+  /// min–max over seeds as the band.
   static func overSteps(
-    _ table: DataTable, flag: Double, name: String, color: Color, marker: Marker, value: (Int) -> Double
+    _ table: DataTable, rows: [Int], name: String, color: Color, marker: Marker, value: (Int) -> Double
   ) -> Series {
-    let rows = table.rows.indices.filter { table.column("batch_norm")[$0] == flag }
     let steps = Array(Set(rows.map { table.column("step")[$0] })).sorted()
     let seeds = Array(Set(rows.map { table.column("seed")[$0] })).sorted()
     let perSeed = seeds.map { seed in
@@ -75,6 +86,12 @@ enum SigmoidMLP {
     return Series(
       name: name, x: steps, y: spread.mean, color: color, marker: marker,
       band: BandPoint.band(x: steps, lower: spread.low, upper: spread.high))
+  }
+
+  /// The rows of `table` whose `column` equals `value` (a network's rows).
+  static func rows(_ table: DataTable, where column: String, is value: Double) -> [Int] {
+    let values = table.column(column)
+    return values.indices.filter { values[$0] == value }
   }
 
   /// The indices of the sigmoid layers, first to last.

@@ -257,13 +257,13 @@ public struct SmoothnessExperiment: Experiment {
     let kinds: [(label: String, flag: Double, color: Color, marker: Marker)] = [
       ("without BN", 0, Palette.withoutBatchNorm, .circle), ("with BN", 1, Palette.withBatchNorm, .square),
     ]
-    func rows(_ table: DataTable, _ flag: Double) -> [Int] {
-      table.rows.indices.filter { table.column("batch_norm")[$0] == flag }
-    }
+    func rows(_ table: DataTable, _ flag: Double) -> [Int] { SigmoidMLP.rows(table, where: "batch_norm", is: flag) }
     /// Mean over seeds at each step of `value(row)`, with the min–max over seeds as the band.
     func overTraining(_ title: String, _ axis: String, _ value: (Int) -> Double) -> LineChart {
       let series = kinds.map { kind in
-        SigmoidMLP.overSteps(landscape, flag: kind.flag, name: kind.label, color: kind.color, marker: kind.marker, value: value)
+        SigmoidMLP.overSteps(
+          landscape, rows: rows(landscape, kind.flag), name: kind.label, color: kind.color, marker: kind.marker,
+          value: value)
       }
       return LineChart(
         title: title, xAxis: Axis("training step"), yAxis: Axis(axis, scale: .logarithmic), series: series,
