@@ -16,7 +16,7 @@ struct LabCommand: ParsableCommand {
       Each prints its progress and ends in the report (report/index.html by default) \
       with its figures, the raw numbers as CSV, and a verdict with the numbers behind it.
       --quick is a smoke run (seconds; its numbers mean little), the default takes about \
-      9 minutes for all on 2 cores, --full runs the papers' lengths (much longer).
+      4½ minutes for all on 2 cores, --full runs the papers' lengths (much longer).
       """
   )
 

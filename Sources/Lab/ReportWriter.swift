@@ -104,29 +104,30 @@ public enum ReportWriter {
       """
   }
 
-  /// The experiments that test why BN works, with the question each answers.
+  /// The experiments that test why BN works, with the claim each tests.
   static let explanations = [
-    ("ics", "Does BN reduce internal covariate shift?"),
-    ("noisy-bn", "Does BN still help when its outputs are made unstable?"),
-    ("smoothness", "Does BN smooth the loss landscape and allow larger learning rates?"),
+    ("ics", "BN reduces internal covariate shift."),
+    ("noisy-bn", "BN's benefit survives layer inputs made unstable on purpose."),
+    ("smoothness", "BN smooths the loss landscape and allows larger learning rates."),
   ]
 
   /// A short section that puts the article's explanation next to what `ics`, `noisy-bn`
-  /// and `smoothness` measured (each one's first sentence of findings and its verdict);
+  /// and `smoothness` measured (the claim each tests, its verdict and the first sentence of
+/// its findings);
   /// empty when none of them ran.
   static func whatExplainsBatchNorm(_ reports: [ExperimentReport]) -> String {
-    let answers = explanations.compactMap { name, question in
-      reports.first { $0.name == name }.map { (question, $0) }
+    let answers = explanations.compactMap { name, claim in
+      reports.first { $0.name == name }.map { (claim, $0) }
     }
     guard !answers.isEmpty else { return "" }
     var section = """
       <section id="what-explains-bn"><h2>What explains BN?</h2>
       <p>The article argues that BN trains faster because it reduces internal covariate shift: each layer's input       distribution stops moving as the layers below it learn. Santurkar et al. (2018) measured that shift and made       BN's outputs unstable on purpose; they and Bjorck et al. (2018) point instead to a smoother loss landscape and       the larger learning rates it allows. What this run measured:</p><ul>
       """
-    for (question, report) in answers {
+    for (claim, report) in answers {
       let firstSentence = report.findings.range(of: ". ").map { String(report.findings[..<$0.lowerBound]) + "." } ?? report.findings
       section += """
-        <li><b>\(escape(question))</b> <span class="\(verdictClass(report.verdict))">\(report.verdict.rawValue)</span>: \
+        <li><b>\(escape(claim))</b> <span class="\(verdictClass(report.verdict))">\(report.verdict.rawValue)</span>: \
         \(escape(firstSentence)) <a href="#\(report.name)">(\(report.name))</a></li>
         """
     }

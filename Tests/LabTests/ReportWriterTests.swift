@@ -20,7 +20,7 @@ import Testing
     #expect(html.contains("BN did not reduce it (0.5 against 0.4)."))
     #expect(!html.contains("More numbers 1.5.</li>"))
     #expect(html.contains("Smoother, not larger rates."))
-    #expect(html.contains("Does BN reduce internal covariate shift?</b> <span class=\"fails\">does not hold</span>"))
+    #expect(html.contains("BN reduces internal covariate shift.</b> <span class=\"fails\">does not hold</span>"))
     #expect(!html.contains("Unbiased.</li>"))
     // Before the first experiment's section.
     #expect(html.range(of: "What explains BN?")!.lowerBound < html.range(of: "<section id=\"bessel\">")!.lowerBound)
