@@ -75,7 +75,7 @@ extension BFloat16: KernelElement {
   }
 #endif
 
-/// A kernel call on elements stored as `Stored`, made by ``runAsKernelElement()`` for the
+/// A kernel call on elements stored as `Stored`, made by ``runAsKnownElement()`` for the
 /// concrete ``KernelElement`` that `Stored` is (Float, Double, BFloat16 or Float16), so
 /// that the kernels are specialized for it: how code generic over ``BatchNormScalar`` or
 /// `HalfPrecisionScalar` reaches them. The type tests fold away in each specialization.
@@ -88,23 +88,17 @@ protocol KernelCall {
 }
 
 extension KernelCall {
-  /// The call as the kernels of `Stored`; nil for a 16-bit type of someone else's, whose
-  /// values the caller widens to Float instead.
-  func runAsKernelElement() throws(Failure) -> Result? {
+  /// The call as the kernels of `Stored`, which must be Float, Double, BFloat16 or
+  /// Float16 (``isKernelElement(_:)``; a 16-bit type of someone else's is widened to Float
+  /// by the caller before it gets here, and traps here).
+  func runAsKnownElement() throws(Failure) -> Result {
     if Stored.self == Float.self { return try run(as: Float.self) }
     if Stored.self == Double.self { return try run(as: Double.self) }
     if Stored.self == BFloat16.self { return try run(as: BFloat16.self) }
     #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
       if Stored.self == Float16.self { return try run(as: Float16.self) }
     #endif
-    return nil
-  }
-
-  /// The call as the kernels of `Stored`, which must be Float, Double, BFloat16 or
-  /// Float16 (``isKernelElement(_:)``; a trap otherwise).
-  func runAsKnownElement() throws(Failure) -> Result {
-    guard let result = try runAsKernelElement() else { preconditionFailure("no kernels read \(Stored.self)") }
-    return result
+    preconditionFailure("no kernels read \(Stored.self)")
   }
 }
 

@@ -110,8 +110,10 @@ public struct CovariateShiftExperiment: Experiment {
     for step in 0..<setup.steps {
       let (input, labels) = batches.next()
       let measuring = step % setup.every == 0
-      let before = network
-      let probeBefore = measuring ? try layerInputs(before, probe: probe, linear: linear) : []
+      // A copy only where it is measured: held across the step, it would make the step
+      // copy every layer's storage (copy on write).
+      let before = measuring ? network : nil
+      let probeBefore = try before.map { try layerInputs($0, probe: probe, linear: linear) } ?? []
       let logits = try network.forward(input, mode: .training)
       let (loss, gradient) = try SoftmaxCrossEntropy().evaluate(logits: logits, labels: labels)
       network.zeroGradients()
@@ -120,7 +122,7 @@ public struct CovariateShiftExperiment: Experiment {
       optimizer.step(&network)
       lossSum += Double(loss)
       lossCount += 1
-      guard measuring else { continue }
+      guard let before else { continue }
       let probeAfter = try layerInputs(network, probe: probe, linear: linear)
       for layer in measuredLayers {
         let distribution = distributionChange(probeBefore[layer - 1], probeAfter[layer - 1])
